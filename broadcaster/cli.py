@@ -1,0 +1,299 @@
+"""The ``broadcast`` command: validate, plan, run, send, preview, history.
+
+Exit status: 0 all went out (or nothing was due), 1 a delivery failed, 2 the config (or a
+template) is wrong -- in which case nothing was sent or written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from broadcaster import config as config_module
+from broadcaster import logs
+from broadcaster.checks import config_problems
+from broadcaster.config import Loaded, Secrets
+from broadcaster.dispatch import Dispatcher, Report, Selection
+from broadcaster.errors import ConfigError
+from broadcaster.ledger import Ledger
+from broadcaster.runtime import dispatcher, parse_now
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Announce notices on every channel, each exactly once.",
+)
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+ConfigOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--config", "-c", help="YAML config (default: $BROADCAST_CONFIG or config/broadcaster.yaml)"
+    ),
+]
+NowOpt = Annotated[
+    str | None,
+    typer.Option("--now", help="Pretend it is this ISO-8601 time (site time zone if no offset)"),
+]
+LogOpt = Annotated[str, typer.Option("--log-format", help="text or json")]
+STYLE = {
+    "sent": "green",
+    "already sent": "dim",
+    "failed": "bold red",
+    "retry": "yellow",
+    "unknown": "bold magenta",
+    "skipped": "cyan",
+    "stale": "dim",
+    "upcoming": "dim",
+    "due": "bold",
+    "superseded": "dim",
+    "in progress": "yellow",
+}
+
+
+def _load(path: str | None) -> tuple[Loaded, Secrets]:
+    """Load config and secrets, or print every problem and exit 2 before anything happens."""
+    secrets = Secrets()
+    logs.setup(secrets.all_values())
+    try:
+        return config_module.load(path), secrets
+    except ConfigError as exc:
+        for problem in exc.problems:
+            err.print(f"[red]error[/red] {problem}", markup=True, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def _with_dispatcher(
+    loaded: Loaded, secrets: Secrets, work: Callable[[Dispatcher], Coroutine[Any, Any, T]]
+) -> T:
+    async def go() -> T:
+        async with dispatcher(loaded, secrets) as d:
+            return await work(d)
+
+    return _run(go())
+
+
+@app.command()
+def validate(config: ConfigOpt = None, now: NowOpt = None) -> None:
+    """Check the config and templates; show warnings. Exit 0 or 2."""
+    loaded, secrets = _load(config)
+    warnings = [str(f) for f in config_problems(loaded) if f.severity == "warning"]
+    moment = parse_now(now, loaded)
+    report = _with_dispatcher(loaded, secrets, lambda d: d.run(moment, dry_run=True))
+    warnings += [f"{loaded.path}: {d}" for d in report.duplicates]
+    warnings += [f"{loaded.path}: {p}" for p in report.feed_problems]
+    warnings += [
+        f"{r.notice_id} {r.occasion} on {r.channel}: {r.length} > limit {r.limit}, will be shortened"
+        for r in report.rows
+        if r.length and r.limit and r.length > r.limit
+    ]
+    for line in warnings:
+        err.print(f"[yellow]warning[/yellow] {line}", highlight=False, soft_wrap=True)
+    out.print(
+        f"[green]ok[/green] {loaded.path}: {len(loaded.config.closures)} closures, "
+        f"{len(loaded.config.articles.items)} articles, {len(loaded.config.articles.feeds)} feeds",
+        highlight=False,
+    )
+
+
+@app.command()
+def plan(config: ConfigOpt = None, now: NowOpt = None) -> None:
+    """What a run would do now, per notice and channel. Sends nothing."""
+    loaded, secrets = _load(config)
+    moment = parse_now(now, loaded)
+    report = _with_dispatcher(loaded, secrets, lambda d: d.run(moment, dry_run=True))
+    _print_report(report, title=f"Plan at {moment.isoformat()}")
+
+
+@app.command()
+def run(config: ConfigOpt = None, now: NowOpt = None, log_format: LogOpt = "text") -> None:
+    """One pass: everything due goes out once. Exit 1 if a delivery failed."""
+    loaded, secrets = _load(config)
+    logs.setup(secrets.all_values(), fmt=log_format)
+    moment = parse_now(now, loaded)
+    report = _with_dispatcher(loaded, secrets, lambda d: d.run(moment))
+    _print_report(report, title=f"Run at {moment.isoformat()}")
+    raise typer.Exit(report.exit_code())
+
+
+@app.command()
+def send(
+    notice_id: Annotated[
+        str, typer.Argument(help="e.g. closure-2024-03-26 (see `broadcast plan`)")
+    ],
+    channel: Annotated[
+        list[str] | None, typer.Option("--channel", help="Only this channel (repeatable)")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Send again even if it went out before")
+    ] = False,
+    config: ConfigOpt = None,
+    now: NowOpt = None,
+) -> None:
+    """Send one notice now, whatever its schedule; still once per channel unless --force."""
+    loaded, secrets = _load(config)
+    moment = parse_now(now, loaded)
+    selection = Selection(
+        frozenset({notice_id}), frozenset(channel) if channel else None, push=True, force=force
+    )
+
+    async def go(d: Dispatcher) -> Report:
+        notices, _problems = await _notices(d)
+        if notices.get(notice_id) is None:
+            err.print(
+                f"[red]error[/red] no notice {notice_id!r}; known: {', '.join(n.id for n in notices.items) or 'none'}"
+            )
+            raise typer.Exit(2)
+        _check_channels(d, channel)
+        return await d.run(moment, selection)
+
+    report = _with_dispatcher(loaded, secrets, go)
+    _print_report(report, title=f"Send {notice_id} at {moment.isoformat()}")
+    raise typer.Exit(report.exit_code())
+
+
+@app.command()
+def preview(
+    notice_id: str,
+    channel: Annotated[
+        list[str] | None, typer.Option("--channel", help="Only this channel (repeatable)")
+    ] = None,
+    config: ConfigOpt = None,
+    now: NowOpt = None,
+) -> None:
+    """Show the rendered messages exactly as each channel will get them."""
+    loaded, secrets = _load(config)
+
+    async def go(d: Dispatcher) -> None:
+        notices, _problems = await _notices(d)
+        notice = notices.get(notice_id)
+        if notice is None:
+            err.print(
+                f"[red]error[/red] no notice {notice_id!r}; known: {', '.join(n.id for n in notices.items) or 'none'}"
+            )
+            raise typer.Exit(2)
+        _check_channels(d, channel)
+        for name, occasion, message in d.preview(notice, channel):
+            out.rule(f"{name} · {occasion}")
+            for part, text in message.items():
+                out.print(f"[dim]{part}:[/dim]", highlight=False)
+                out.print(text, markup=False, highlight=False)
+
+    _with_dispatcher(loaded, secrets, go)
+
+
+@app.command()
+def history(
+    config: ConfigOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines, one delivery each")] = False,
+    limit: Annotated[int, typer.Option(help="How many rows (newest first)")] = 50,
+    channel: Annotated[str | None, typer.Option(help="Only this channel")] = None,
+    notice: Annotated[str | None, typer.Option(help="Only this notice")] = None,
+    state: Annotated[str | None, typer.Option(help="sent, retry, failed, unknown, sending")] = None,
+) -> None:
+    """The ledger: what went where, when, with the platform's receipt."""
+    loaded, _secrets = _load(config)
+    ledger = Ledger(loaded.config.database)
+    try:
+        rows = ledger.history(limit=limit, channel=channel, notice_id=notice, state=state)
+    finally:
+        ledger.close()
+    if as_json:
+        for d in rows:
+            out.print_json(json.dumps(_delivery_json(d)), indent=None)
+        return
+    table = Table(
+        "id", "notice", "occasion", "channel", "target", "state", "time", "receipt / error"
+    )
+    for d in rows:
+        table.add_row(
+            str(d.id),
+            d.notice_id,
+            d.occasion,
+            d.channel,
+            d.target,
+            f"[{STYLE.get(d.state.replace('sending', 'in progress'), '')}]{d.state}[/]",
+            d.updated_at.isoformat(timespec="seconds"),
+            (d.error or json.dumps(d.receipt or {}, ensure_ascii=False))[:80],
+        )
+    out.print(table)
+
+
+def _delivery_json(d: Any) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "notice": d.notice_id,
+        "occasion": d.occasion,
+        "channel": d.channel,
+        "target": d.target,
+        "seq": d.seq,
+        "state": d.state,
+        "attempts": d.attempts,
+        "time": d.updated_at.isoformat(),
+        "next_attempt_at": d.next_attempt_at.isoformat() if d.next_attempt_at else None,
+        "receipt": d.receipt,
+        "error": d.error,
+    }
+
+
+async def _notices(d: Dispatcher) -> Any:
+    from broadcaster.sources import gather_notices
+
+    return await gather_notices(d.config, d.http)
+
+
+def _check_channels(d: Dispatcher, names: list[str] | None) -> None:
+    known = {c.name for c in d.channels}
+    unknown = [n for n in names or [] if n not in known]
+    if unknown:
+        err.print(
+            f"[red]error[/red] channel {', '.join(unknown)} is not configured; configured: {', '.join(sorted(known)) or 'none'}"
+        )
+        raise typer.Exit(2)
+
+
+def _print_report(report: Report, *, title: str) -> None:
+    for problem in report.feed_problems:
+        err.print(f"[yellow]warning[/yellow] {problem}", highlight=False, soft_wrap=True)
+    table = Table(title=title, title_justify="left")
+    for column in ("notice", "occasion", "channel", "status", "count", "length", "detail"):
+        table.add_column(column)
+    for r in report.rows:
+        length = (
+            f"{r.length}/{r.limit}"
+            if r.length is not None and r.limit
+            else (str(r.length) if r.length else "")
+        )
+        table.add_row(
+            r.notice_id,
+            r.occasion,
+            r.channel,
+            f"[{STYLE.get(r.status, '')}]{r.status}[/]",
+            str(r.count),
+            length,
+            r.detail,
+        )
+    out.print(table)
+    totals: dict[str, int] = {}
+    for r in report.rows:
+        totals[r.status] = totals.get(r.status, 0) + r.count
+    out.print(
+        ", ".join(f"{k}: {v}" for k, v in sorted(totals.items())) or "nothing to do",
+        highlight=False,
+    )
+
+
+def main() -> None:
+    app()

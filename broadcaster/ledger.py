@@ -1,0 +1,532 @@
+"""The delivery ledger: the source of truth for what went out, where, and when.
+
+A delivery is one message for one target, keyed by (notice, occasion, channel, target, seq)
+under a UNIQUE constraint. Its life::
+
+    (none) --claim--> sending --ok--> sent
+                         |----retryable--> retry --claim again when due--> sending
+                         |----permanent--> failed
+                         '----process died (lease ran out / pid gone)--> unknown
+
+Claiming is an INSERT ... ON CONFLICT DO NOTHING (or a guarded UPDATE of a due ``retry`` row),
+so two processes racing for one delivery cannot both win: there is no check-then-insert.
+``unknown`` is never resent automatically: the message may or may not have left, and an
+operator (or a channel that can check, later) settles it. ``seq`` is 0 except for deliveries a
+person forces again with ``broadcast send --force``.
+
+Times: ``now`` (the pass's clock, which ``--now`` sets) stamps sent/next-attempt times so a
+scripted month reads naturally; leases use the real wall clock because they are about whether
+a process is alive, not about the schedule.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect, Engine
+
+State = Literal["sending", "sent", "retry", "failed", "unknown"]
+STATES: tuple[State, ...] = ("sending", "sent", "retry", "failed", "unknown")
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the ledger")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = sa.MetaData()
+
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("notice_id", sa.String(200), nullable=False),
+    sa.Column("occasion", sa.String(40), nullable=False),
+    sa.Column("channel", sa.String(40), nullable=False),
+    sa.Column("target", sa.String(320), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False, default=0),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=1),
+    sa.Column("render_id", sa.Integer, nullable=True),
+    sa.Column("claimed_by", sa.String(200), nullable=True),
+    sa.Column("claim_token", sa.String(40), nullable=True),
+    sa.Column("lease_until", UTCDateTime, nullable=True),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=True),
+    sa.Column("receipt", sa.Text, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("notice_id", "occasion", "channel", "target", "seq", name="uq_delivery"),
+)
+sa.Index("ix_deliveries_state", deliveries.c.state, deliveries.c.next_attempt_at)
+sa.Index("ix_deliveries_channel_state", deliveries.c.channel, deliveries.c.state)
+
+renders = sa.Table(
+    "renders",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("notice_id", sa.String(200), nullable=False),
+    sa.Column("occasion", sa.String(40), nullable=False),
+    sa.Column("channel", sa.String(40), nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("notice_id", "occasion", "channel", "fingerprint", name="uq_render"),
+)
+
+kv = sa.Table(
+    "kv",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Group:
+    """Deliveries of one rendered message on one channel; they differ only by target."""
+
+    notice_id: str
+    occasion: str
+    channel: str
+    seq: int = 0
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A delivery this process now owns; ``attempts`` counts this one."""
+
+    id: int
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    notice_id: str
+    occasion: str
+    channel: str
+    target: str
+    seq: int
+    state: State
+    attempts: int
+    claimed_by: str | None
+    next_attempt_at: datetime | None
+    receipt: dict[str, Any] | None
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Ledger:
+    """All reads and writes of delivery state; one instance per process."""
+
+    def __init__(
+        self, url: str, *, worker: str | None = None, lease: timedelta = timedelta(minutes=5)
+    ) -> None:
+        self.url = url
+        self.worker = worker or worker_name()
+        self.lease = lease
+        self.engine = make_engine(url)
+        metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- rendering once ---------------------------------------------------------------------
+
+    def stored_render(
+        self, group: Group, fingerprint: str, body: dict[str, str] | None
+    ) -> tuple[int, dict[str, str]] | None:
+        """The message rendered earlier for this group, else store ``body`` (first one wins)."""
+        key = (
+            (renders.c.notice_id == group.notice_id)
+            & (renders.c.occasion == group.occasion)
+            & (renders.c.channel == group.channel)
+            & (renders.c.fingerprint == fingerprint)
+        )
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(renders.c.id, renders.c.body).where(key)).first()
+            if row is None and body is not None:
+                conn.execute(
+                    self._insert_ignore(renders).values(
+                        notice_id=group.notice_id,
+                        occasion=group.occasion,
+                        channel=group.channel,
+                        fingerprint=fingerprint,
+                        body=json.dumps(body),
+                        created_at=_utcnow(),
+                    )
+                )
+                row = conn.execute(sa.select(renders.c.id, renders.c.body).where(key)).first()
+        return None if row is None else (row.id, json.loads(row.body))
+
+    def render_body(self, render_id: int) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            body = conn.execute(
+                sa.select(renders.c.body).where(renders.c.id == render_id)
+            ).scalar_one()
+        return dict(json.loads(body))
+
+    # -- claiming ---------------------------------------------------------------------------
+
+    def claim(
+        self, group: Group, targets: Sequence[str], render_id: int | None, now: datetime
+    ) -> dict[str, Claim]:
+        """Claim what is free or due among ``targets``; returns target -> the claim we now own.
+
+        A new target is inserted as ``sending`` (a conflict means someone has it); a ``retry``
+        row whose next attempt is due is taken over by a guarded UPDATE. Anything else --
+        sent, failed, unknown, or another live claim -- is left alone.
+        """
+        if not targets:
+            return {}
+        token = uuid.uuid4().hex
+        stamp, lease_until = _utcnow(), self._lease_until()
+        claim_values = {
+            "state": "sending",
+            "claimed_by": self.worker,
+            "claim_token": token,
+            "lease_until": lease_until,
+            "updated_at": stamp,
+        }
+        rows = [
+            {
+                **_group_values(group),
+                "target": t,
+                "attempts": 1,
+                "render_id": render_id,
+                "created_at": stamp,
+                **claim_values,
+            }
+            for t in dict.fromkeys(targets)
+        ]
+        where = _group_where(group) & deliveries.c.target.in_(list(dict.fromkeys(targets)))
+        with self.engine.begin() as conn:
+            conn.execute(self._insert_ignore(deliveries), rows)
+            conn.execute(
+                deliveries.update()
+                .where(
+                    where & (deliveries.c.state == "retry") & (deliveries.c.next_attempt_at <= now)
+                )
+                .values(attempts=deliveries.c.attempts + 1, error=None, **claim_values)
+            )
+            owned = conn.execute(
+                sa.select(deliveries.c.target, deliveries.c.id, deliveries.c.attempts).where(
+                    where & (deliveries.c.claim_token == token)
+                )
+            )
+            return {row.target: Claim(row.id, row.attempts) for row in owned}
+
+    def mark_sent(self, results: Sequence[tuple[int, dict[str, Any]]], now: datetime) -> None:
+        """Record accepted deliveries, many in one transaction."""
+        if not results:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                deliveries.update()
+                .where(deliveries.c.id == sa.bindparam("delivery_id"))
+                .values(
+                    state="sent",
+                    receipt=sa.bindparam("receipt_json"),
+                    lease_until=None,
+                    next_attempt_at=None,
+                    error=None,
+                    updated_at=now,
+                ),
+                [{"delivery_id": i, "receipt_json": json.dumps(r)} for i, r in results],
+            )
+
+    def mark_failed(
+        self, results: Sequence[tuple[int, str, datetime | None]], now: datetime
+    ) -> None:
+        """Record failures: with a next-attempt time they are ``retry``, without, ``failed``."""
+        if not results:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                deliveries.update()
+                .where(deliveries.c.id == sa.bindparam("delivery_id"))
+                .values(
+                    state=sa.bindparam("new_state"),
+                    error=sa.bindparam("message"),
+                    next_attempt_at=sa.bindparam("retry_at"),
+                    lease_until=None,
+                    updated_at=now,
+                ),
+                [
+                    {
+                        "delivery_id": i,
+                        "message": m,
+                        "retry_at": r,
+                        "new_state": "retry" if r else "failed",
+                    }
+                    for i, m, r in results
+                ],
+            )
+
+    def release(self, ids: Sequence[int], now: datetime) -> None:
+        """Give back claims that were never attempted (a run stopping early): due again at once."""
+        if ids:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    deliveries.update()
+                    .where(deliveries.c.id.in_(list(ids)) & (deliveries.c.state == "sending"))
+                    .values(
+                        state="retry",
+                        next_attempt_at=now,
+                        lease_until=None,
+                        error="released before sending",
+                        updated_at=now,
+                    )
+                )
+
+    def extend_leases(self) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                deliveries.update()
+                .where((deliveries.c.claimed_by == self.worker) & (deliveries.c.state == "sending"))
+                .values(lease_until=self._lease_until())
+            )
+        return int(result.rowcount)
+
+    def reap(self) -> int:
+        """Claims whose process is gone become ``unknown``: visible, never silently resent."""
+        now = _utcnow()
+        with self.engine.begin() as conn:
+            expired = (deliveries.c.state == "sending") & (deliveries.c.lease_until < now)
+            count = conn.execute(
+                deliveries.update().where(expired).values(state="unknown", updated_at=now)
+            ).rowcount
+            dead = [
+                w
+                for w in conn.execute(
+                    sa.select(deliveries.c.claimed_by)
+                    .where(deliveries.c.state == "sending")
+                    .distinct()
+                ).scalars()
+                if w and _dead_here(w)
+            ]
+            if dead:
+                count += conn.execute(
+                    deliveries.update()
+                    .where((deliveries.c.state == "sending") & deliveries.c.claimed_by.in_(dead))
+                    .values(state="unknown", updated_at=now)
+                ).rowcount
+        return int(count)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def states(self, group: Group) -> dict[str, int]:
+        """State -> count for one group (cheap: used by ``plan``)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(deliveries.c.state, sa.func.count())
+                .where(_group_where(group))
+                .group_by(deliveries.c.state)
+            )
+            return {row[0]: row[1] for row in rows}
+
+    def first_sent_at(self, notice_id: str, occasion: str, channel: str) -> datetime | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(sa.func.min(deliveries.c.updated_at)).where(
+                    (deliveries.c.notice_id == notice_id)
+                    & (deliveries.c.occasion == occasion)
+                    & (deliveries.c.channel == channel)
+                    & (deliveries.c.state == "sent")
+                )
+            ).scalar()
+        return UTCDateTime().process_result_value(value, self.engine.dialect) if value else None
+
+    def max_seq(self, notice_id: str, occasion: str, channel: str) -> int:
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(sa.func.max(deliveries.c.seq)).where(
+                    (deliveries.c.notice_id == notice_id)
+                    & (deliveries.c.occasion == occasion)
+                    & (deliveries.c.channel == channel)
+                )
+            ).scalar()
+        return int(value or 0)
+
+    def history(
+        self,
+        *,
+        limit: int = 50,
+        before_id: int | None = None,
+        channel: str | None = None,
+        notice_id: str | None = None,
+        state: str | None = None,
+    ) -> list[Delivery]:
+        """One page of deliveries, newest first; pass the last id as ``before_id`` for the next."""
+        query = sa.select(deliveries).order_by(deliveries.c.id.desc()).limit(limit)
+        for column, value in (
+            (deliveries.c.channel, channel),
+            (deliveries.c.notice_id, notice_id),
+            (deliveries.c.state, state),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if before_id is not None:
+            query = query.where(deliveries.c.id < before_id)
+        with self.engine.connect() as conn:
+            return [_delivery(row) for row in conn.execute(query)]
+
+    def iter_history(self, page: int = 500, **filters: Any) -> Iterator[Delivery]:
+        before: int | None = None
+        while batch := self.history(limit=page, before_id=before, **filters):
+            yield from batch
+            before = batch[-1].id
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """channel -> state -> count."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(deliveries.c.channel, deliveries.c.state, sa.func.count()).group_by(
+                    deliveries.c.channel, deliveries.c.state
+                )
+            )
+            result: dict[str, dict[str, int]] = {}
+            for channel, state, count in rows:
+                result.setdefault(channel, {})[state] = count
+            return result
+
+    # -- small persistent values (sessions, feed validators) --------------------------------
+
+    def get_value(self, key: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(kv.c.value).where(kv.c.key == key)).scalar()
+
+    def set_value(self, key: str, value: str) -> None:
+        with self.engine.begin() as conn:
+            if (
+                conn.execute(
+                    kv.update().where(kv.c.key == key).values(value=value, updated_at=_utcnow())
+                ).rowcount
+                == 0
+            ):
+                conn.execute(
+                    self._insert_ignore(kv).values(key=key, value=value, updated_at=_utcnow())
+                )
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _insert_ignore(self, table: sa.Table) -> Any:
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table).on_conflict_do_nothing()
+
+    def _lease_until(self) -> datetime:
+        return _utcnow() + self.lease
+
+
+def make_engine(url: str) -> Engine:
+    """SQLite gets WAL and a busy timeout so concurrent processes wait instead of failing."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    engine = sa.create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _group_values(group: Group) -> dict[str, Any]:
+    return {
+        "notice_id": group.notice_id,
+        "occasion": group.occasion,
+        "channel": group.channel,
+        "seq": group.seq,
+    }
+
+
+def _group_where(group: Group) -> Any:
+    return (
+        (deliveries.c.notice_id == group.notice_id)
+        & (deliveries.c.occasion == group.occasion)
+        & (deliveries.c.channel == group.channel)
+        & (deliveries.c.seq == group.seq)
+    )
+
+
+def _delivery(row: Any) -> Delivery:
+    return Delivery(
+        id=row.id,
+        notice_id=row.notice_id,
+        occasion=row.occasion,
+        channel=row.channel,
+        target=row.target,
+        seq=row.seq,
+        state=row.state,
+        attempts=row.attempts,
+        claimed_by=row.claimed_by,
+        next_attempt_at=row.next_attempt_at,
+        receipt=json.loads(row.receipt) if row.receipt else None,
+        error=row.error,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _dead_here(worker: str) -> bool:
+    """True when ``worker`` ran on this host and its process no longer exists."""
+    host, _, rest = worker.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _utcnow() -> datetime:
+    return datetime.fromtimestamp(time.time(), UTC)

@@ -1,0 +1,104 @@
+"""Wording lives in Jinja2 templates; this module only finds and fills them.
+
+Templates are looked up most specific first, so an admin can override one message for one
+channel without touching the rest::
+
+    templates/<channel>/<kind>-<occasion>.<ext>   e.g. telegram/closure-remind.html
+    templates/<channel>/<kind>.<ext>              e.g. telegram/closure.html
+    templates/_default/<kind>-<occasion>.<ext>
+    templates/_default/<kind>.<ext>
+
+``<ext>`` is the part: ``txt`` (plain text), ``html`` (autoescaped), ``subject.txt``.
+Undefined variables are errors (StrictUndefined), so a typo in a template fails
+``broadcast validate`` instead of sending a message with a hole in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from broadcaster.config import Site
+from broadcaster.notices import Notice
+
+#: A rendered message: part name ("text", "html", "subject") -> the final text.
+Message = dict[str, str]
+
+PART_EXTENSIONS = {"text": "txt", "html": "html", "subject": "subject.txt"}
+BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+class TemplateMissing(LookupError):
+    """No template exists for a part a channel needs."""
+
+
+class Renderer:
+    """Fills templates for one site; pure apart from reading template files."""
+
+    def __init__(self, site: Site, template_dir: Path) -> None:
+        self.site = site
+        search = [str(template_dir)]
+        if BUILTIN_TEMPLATES.is_dir() and BUILTIN_TEMPLATES.resolve() != template_dir.resolve():
+            search.append(str(BUILTIN_TEMPLATES))
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(search),
+            autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self.env.filters.update(day=day, long_day=long_day, join_and=join_and)
+
+    def render(self, notice: Notice, occasion: str, channel: str, parts: Sequence[str]) -> Message:
+        """Every part of one message; raises TemplateMissing or a jinja2 error."""
+        context = self.context(notice, occasion, channel)
+        return {part: self._part(notice.kind, occasion, channel, part, context) for part in parts}
+
+    def context(self, notice: Notice, occasion: str, channel: str) -> dict[str, Any]:
+        return {
+            **notice.context(),
+            "occasion": occasion,
+            "channel": channel,
+            "site": {"name": self.site.name, "url": self.site.url, "outlets": self.site.outlets},
+        }
+
+    def template_name(self, kind: str, occasion: str, channel: str, part: str) -> str:
+        ext = PART_EXTENSIONS[part]
+        candidates = [
+            f"{folder}/{stem}.{ext}"
+            for folder in (channel, "_default")
+            for stem in (f"{kind}-{occasion}", kind)
+        ]
+        try:
+            return self.env.select_template(candidates).name or candidates[0]
+        except jinja2.TemplatesNotFound:
+            raise TemplateMissing(
+                f"no template for {channel} {kind} {occasion} {part}: tried {', '.join(candidates)}"
+            ) from None
+
+    def _part(
+        self, kind: str, occasion: str, channel: str, part: str, context: dict[str, Any]
+    ) -> str:
+        template = self.env.get_template(self.template_name(kind, occasion, channel, part))
+        return template.render(context).strip()
+
+
+def day(value: date | datetime) -> str:
+    """``26 Mar (Tue)``: the form the clinic's own notices use."""
+    return f"{value.day} {value:%b} ({value:%a})"
+
+
+def long_day(value: date | datetime) -> str:
+    """``Tuesday 26 March 2024``, for email and calendar text."""
+    return f"{value:%A} {value.day} {value:%B %Y}"
+
+
+def join_and(items: Sequence[str]) -> str:
+    """``['A', 'B', 'C']`` -> ``A, B and C``."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

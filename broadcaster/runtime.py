@@ -1,0 +1,36 @@
+"""Wiring for one process: config + secrets + ledger + HTTP client -> a Dispatcher."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+import httpx
+
+from broadcaster.config import Loaded, Secrets
+from broadcaster.dispatch import Dispatcher
+from broadcaster.ledger import Ledger
+
+USER_AGENT = "broadcaster/0.1 (+https://github.com/broadcaster)"
+
+
+@asynccontextmanager
+async def dispatcher(loaded: Loaded, secrets: Secrets | None = None) -> AsyncIterator[Dispatcher]:
+    ledger = Ledger(loaded.config.database)
+    try:
+        async with httpx.AsyncClient(
+            timeout=httpx.Timeout(20.0), headers={"User-Agent": USER_AGENT}
+        ) as http:
+            yield Dispatcher(loaded, secrets or Secrets(), ledger, http)
+    finally:
+        ledger.close()
+
+
+def parse_now(value: str | None, loaded: Loaded) -> datetime:
+    """``--now``: ISO-8601; without an offset it is site-local time; absent, the real time."""
+    tz = loaded.config.site.tz
+    if value is None:
+        return datetime.now(tz)
+    parsed = datetime.fromisoformat(value)
+    return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed.astimezone(tz)
