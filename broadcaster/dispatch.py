@@ -18,7 +18,7 @@ import httpx
 
 from broadcaster.channels import build_channels, known_channels
 from broadcaster.channels.banner import BannerChannel
-from broadcaster.channels.base import Channel, Outgoing, Skipped, Target
+from broadcaster.channels.base import Channel, Outgoing, Receipt, Skipped, Target
 from broadcaster.config import Loaded, Secrets
 from broadcaster.errors import AlreadyDelivered, DeliveryError, RetryableError
 from broadcaster.ledger import Claim, Group, Ledger
@@ -42,7 +42,6 @@ Status = Literal[
     "skipped",
     "superseded",
 ]
-BATCH = 500
 
 
 @dataclass
@@ -254,7 +253,7 @@ class Dispatcher:
         tally: dict[str, int] = {}
         errors: list[str] = []
         targets = iter(channel.targets())
-        while chunk := list(islice(targets, BATCH)):
+        while chunk := list(islice(targets, channel.claim_batch)):
             by_key = {t.key: t for t in chunk}
             claims = self.ledger.claim(group, list(by_key), render_id, now)
             skipped = len(by_key) - len(claims)
@@ -294,39 +293,29 @@ class Dispatcher:
         tally: dict[str, int],
         errors: list[str],
     ) -> None:
-        """Deliver with in-pass retries; record every outcome in the ledger in batches."""
-        pending = list(batch)
-        attempt = 1
+        """Deliver with in-pass retries; outcomes reach the ledger in small batches as they come."""
+        pending, attempt = list(batch), 1
         while pending:
-            sent: list[tuple[int, dict[str, Any]]] = []
-            failed: list[tuple[int, str, datetime | None]] = []
+            by_id = {o.delivery_id: o for o in pending}
             again: list[Outgoing] = []
             waits: list[float] = []
-            by_id = {o.delivery_id: o for o in pending}
+            recorder = _Recorder(self.ledger, now, tally, errors)
             async for delivery_id, outcome in channel.deliver(pending):
-                if isinstance(outcome, AlreadyDelivered):
-                    sent.append((delivery_id, {"already_delivered": outcome.message}))
-                elif isinstance(outcome, RetryableError):
+                if isinstance(outcome, RetryableError) and not isinstance(
+                    outcome, AlreadyDelivered
+                ):
                     wait = self.retry.wait_in_pass(attempt, outcome.retry_after)
-                    if wait is None:
-                        retry_at = self.retry.next_attempt(
-                            now, attempts[delivery_id], outcome.retry_after
-                        )
-                        failed.append((delivery_id, outcome.message, retry_at))
-                    else:
+                    if wait is not None:
                         again.append(by_id[delivery_id])
                         waits.append(wait)
-                elif isinstance(outcome, DeliveryError):
-                    failed.append((delivery_id, outcome.message, None))
+                        continue
+                    retry_at = self.retry.next_attempt(
+                        now, attempts[delivery_id], outcome.retry_after
+                    )
+                    recorder.failed(delivery_id, outcome.message, retry_at)
                 else:
-                    sent.append((delivery_id, outcome))
-            self.ledger.mark_sent(sent, now)
-            self.ledger.mark_failed(failed, now)
-            tally["sent"] = tally.get("sent", 0) + len(sent)
-            for _id, message, retry_at in failed:
-                key = "retry" if retry_at else "failed"
-                tally[key] = tally.get(key, 0) + 1
-                errors.append(message)
+                    recorder.record(delivery_id, outcome)
+            recorder.flush()
             pending, attempt = again, attempt + 1
             if pending:
                 await asyncio.sleep(max(waits))
@@ -376,6 +365,47 @@ class Dispatcher:
             return rows
         self.ledger.mark_sent([(c.id, receipt) for _r, c in claims], now)
         return rows
+
+
+class _Recorder:
+    """Buffers outcomes and writes them every FLUSH_EVERY results: few transactions, and a
+    killed process loses at most the outcomes of the messages in flight."""
+
+    FLUSH_EVERY = 64
+
+    def __init__(
+        self, ledger: Ledger, now: datetime, tally: dict[str, int], errors: list[str]
+    ) -> None:
+        self.ledger, self.now, self.tally, self.errors = ledger, now, tally, errors
+        self.sent: list[tuple[int, dict[str, Any]]] = []
+        self.failures: list[tuple[int, str, datetime | None]] = []
+
+    def record(self, delivery_id: int, outcome: Receipt | DeliveryError) -> None:
+        if isinstance(outcome, AlreadyDelivered):
+            self.sent.append((delivery_id, {"already_delivered": outcome.message}))
+        elif isinstance(outcome, DeliveryError):
+            self.failed(delivery_id, outcome.message, None)
+        else:
+            self.sent.append((delivery_id, outcome))
+        self._maybe_flush()
+
+    def failed(self, delivery_id: int, message: str, retry_at: datetime | None) -> None:
+        self.failures.append((delivery_id, message, retry_at))
+        self.tally["retry" if retry_at else "failed"] = (
+            self.tally.get("retry" if retry_at else "failed", 0) + 1
+        )
+        self.errors.append(message)
+        self._maybe_flush()
+
+    def _maybe_flush(self) -> None:
+        if len(self.sent) + len(self.failures) >= self.FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        self.ledger.mark_sent(self.sent, self.now)
+        self.ledger.mark_failed(self.failures, self.now)
+        self.tally["sent"] = self.tally.get("sent", 0) + len(self.sent)
+        self.sent, self.failures = [], []
 
 
 def _with(row: Row, status: Status, detail: str = "") -> Row:

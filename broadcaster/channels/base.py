@@ -76,6 +76,8 @@ class Channel(ABC):
     #: template parts to render for it ("text", "html", "subject")
     parts: ClassVar[tuple[str, ...]] = ("text",)
     limits: ClassVar[Limits] = Limits()
+    #: how many targets are claimed at once; a killed process leaves at most this many unknown
+    claim_batch: ClassVar[int] = 100
 
     def takes(self, kind: str, occasion: str) -> bool:
         return f"{kind}:{occasion}" in self.accepts
@@ -107,7 +109,7 @@ class Channel(ABC):
         """Verify credentials without posting; returns a one-line description."""
         raise PermanentError(f"{self.name}: no credential check available")
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, most channels hold nothing
         """Release connections; called once at the end of a pass."""
 
 

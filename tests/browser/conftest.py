@@ -132,10 +132,7 @@ class Site:
         """Write banner.js (built from the template) and index.html; return the page URL."""
         directory = self.root / f"site{next(self._counter)}"
         directory.mkdir()
-        if raw_template:
-            js = TEMPLATE.read_text(encoding="utf-8")
-        else:
-            js = build_banner_js(data)
+        js = TEMPLATE.read_text(encoding="utf-8") if raw_template else build_banner_js(data)
         (directory / "banner.js").write_text(js, encoding="utf-8")
         html = page_html(body=body, script=js if inline else None, copies=copies)
         (directory / "index.html").write_text(html, encoding="utf-8")

@@ -75,7 +75,9 @@ def test_shows_the_notice_once_inside_its_window(page: Page, site: Site, page_lo
     expect(page.get_by_role("region", name="Notices")).to_be_visible()
 
     # refreshing again (timer, visibilitychange) changes nothing
-    page.evaluate("() => { window.broadcasterBanner.refresh(); window.broadcasterBanner.refresh(); }")
+    page.evaluate(
+        "() => { window.broadcasterBanner.refresh(); window.broadcasterBanner.refresh(); }"
+    )
     expect(notices).to_have_count(1)
     expect(page.locator(".broadcast-banner")).to_have_count(1)
     expect(page.locator("style[data-broadcaster]")).to_have_count(1)

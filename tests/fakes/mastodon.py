@@ -8,11 +8,9 @@ time with microseconds, `card: null` at creation, and media that answers 202 the
 
 from __future__ import annotations
 
-import html
 import itertools
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 import regex
@@ -22,6 +20,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from .base import FakeService, Fault, Handler, graphemes, parse_params
+from .mastodon_entities import Site, iso, render
 from .server import DropConnection, pause
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
@@ -40,12 +39,6 @@ class MastodonError(Exception):
         self.status, self.message = status, message
 
 
-def _iso(moment: float, timespec: str = "milliseconds") -> str:
-    """UTC ISO-8601 with a Z, as Rails renders it."""
-    stamp = datetime.fromtimestamp(moment, UTC).isoformat(timespec=timespec)
-    return stamp.replace("+00:00", "Z")
-
-
 class FakeMastodon(FakeService):
     """One account on one instance; statuses, edits, media and the instance document."""
 
@@ -62,6 +55,7 @@ class FakeMastodon(FakeService):
         super().__init__()
         self.token, self.domain, self.username = token, domain, username
         self.account_id = "109348765432101234"
+        self.site = Site(domain, username, self.account_id)
         self.max_characters = max_characters
         self.characters_reserved_per_url = characters_reserved_per_url
         self.rate_limit = rate_limit
@@ -103,13 +97,13 @@ class FakeMastodon(FakeService):
 
     def _reset(self, now: float) -> str:
         """Rack::Attack's reset: the end of the aligned period, keeping now's microseconds."""
-        return _iso(now + (RATE_PERIOD - int(now) % RATE_PERIOD), "microseconds")
+        return iso(now + (RATE_PERIOD - int(now) % RATE_PERIOD), "microseconds")
 
     def too_many_requests(self, retry_after: int) -> Response:
         headers = {
             "X-RateLimit-Limit": str(self.rate_limit),
             "X-RateLimit-Remaining": "0",
-            "X-RateLimit-Reset": _iso(self.clock() + retry_after, "microseconds"),
+            "X-RateLimit-Reset": iso(self.clock() + retry_after, "microseconds"),
         }
         return JSONResponse({"error": "Too many requests"}, 429, headers)
 
@@ -152,55 +146,13 @@ class FakeMastodon(FakeService):
 
     def account(self) -> dict[str, Any]:
         """The Account entity of the token's user."""
-        return {
-            "id": self.account_id,
-            "username": self.username,
-            "acct": self.username,
-            "display_name": "Glow Aesthetics",
-            "locked": False,
-            "bot": False,
-            "created_at": "2022-11-10T00:00:00.000Z",
-            "note": "",
-            "url": f"https://{self.domain}/@{self.username}",
-            "avatar": f"https://{self.domain}/avatars/original/missing.png",
-            "header": f"https://{self.domain}/headers/original/missing.png",
-            "followers_count": 42,
-            "following_count": 7,
-            "statuses_count": len(self.statuses),
-            "emojis": [],
-            "fields": [],
-        }
+        return self.site.account(len(self.statuses))
 
     async def _instance(self, request: Request) -> Response:
         """GET /api/v2/instance: public, and counted so tests can prove clients cache it."""
         self.instance_calls += 1
-        media = {"supported_mime_types": ["image/jpeg", "image/png", "image/gif", "image/webp"]}
-        media |= {"image_size_limit": 16777216, "image_matrix_limit": 33177600}
-        media |= {"description_limit": 1500}
-        statuses = {"max_characters": self.max_characters, "max_media_attachments": 4}
-        statuses["characters_reserved_per_url"] = self.characters_reserved_per_url
-        configuration = {
-            "urls": {"streaming": f"wss://{self.domain}"},
-            "accounts": {"max_featured_tags": 10, "max_pinned_statuses": 5},
-            "statuses": statuses,
-            "media_attachments": media,
-            "polls": {"max_options": 4, "max_characters_per_option": 50},
-            "translation": {"enabled": False},
-        }
         return JSONResponse(
-            {
-                "domain": self.domain,
-                "title": "Mastodon Example",
-                "version": "4.3.2",
-                "source_url": "https://github.com/mastodon/mastodon",
-                "description": "A fake instance for tests.",
-                "usage": {"users": {"active_month": 1234}},
-                "languages": ["en"],
-                "configuration": configuration,
-                "registrations": {"enabled": False, "approval_required": True, "message": None},
-                "contact": {"email": f"admin@{self.domain}", "account": None},
-                "rules": [],
-            }
+            self.site.instance(self.max_characters, self.characters_reserved_per_url)
         )
 
     async def _verify_credentials(self, request: Request) -> Response:
@@ -243,43 +195,6 @@ class FakeMastodon(FakeService):
             raise MastodonError(422, NOT_READY)
         return [self._media_json(i) for i in ids]
 
-    @staticmethod
-    def render(text: str) -> str:
-        """Plain text to Mastodon's HTML: paragraphs on blank lines, <br /> for newlines."""
-        paragraphs = [p for p in text.strip().split("\n\n") if p.strip()]
-        return "".join(f"<p>{html.escape(p).replace(chr(10), '<br />')}</p>" for p in paragraphs)
-
-    def _status(self, params: dict[str, Any], media: list[dict[str, Any]]) -> dict[str, Any]:
-        """A Status entity with a snowflake-style string id."""
-        now = self.clock()
-        status_id = str((int(now * 1000) << 16) + next(self._ids))
-        spoiler = str(params.get("spoiler_text") or "")
-        return {
-            "id": status_id,
-            "created_at": _iso(now),
-            "in_reply_to_id": None,
-            "sensitive": bool(spoiler) or str(params.get("sensitive", "")).lower() == "true",
-            "spoiler_text": spoiler,
-            "visibility": params.get("visibility") or "public",
-            "language": params.get("language") or None,
-            "uri": f"https://{self.domain}/users/{self.username}/statuses/{status_id}",
-            "url": f"https://{self.domain}/@{self.username}/{status_id}",
-            "replies_count": 0,
-            "reblogs_count": 0,
-            "favourites_count": 0,
-            "edited_at": None,
-            "content": self.render(str(params.get("status") or "")),
-            "reblog": None,
-            "application": {"name": "broadcaster", "website": None},
-            "account": self.account(),
-            "media_attachments": media,
-            "mentions": [],
-            "tags": [],
-            "emojis": [],
-            "card": None,
-            "poll": None,
-        }
-
     def _replay(self, key: str | None) -> dict[str, Any] | None:
         """The Status first created with this Idempotency-Key, if still within its TTL."""
         stored = self.idempotency.get((self.account_id, key)) if key else None
@@ -300,7 +215,11 @@ class FakeMastodon(FakeService):
         self._validate(
             str(params.get("status") or ""), str(params.get("spoiler_text") or ""), media
         )
-        status = self._status(params, media)
+        now = self.clock()
+        status_id = str((int(now * 1000) << 16) + next(self._ids))  # snowflake-like
+        status = self.site.status(status_id, now, params, self.account()) | {
+            "media_attachments": media
+        }
         self.statuses.append(
             {"id": status["id"], "status": status, "idempotency_key": key, "params": params}
         )
@@ -339,9 +258,9 @@ class FakeMastodon(FakeService):
         self._validate(
             str(params.get("status") or ""), spoiler, media or status["media_attachments"]
         )
-        status |= {"content": self.render(str(params.get("status") or "")), "spoiler_text": spoiler}
+        status |= {"content": render(str(params.get("status") or "")), "spoiler_text": spoiler}
         status |= {
-            "edited_at": _iso(self.clock()),
+            "edited_at": iso(self.clock()),
             "language": params.get("language") or status["language"],
         }
         status["media_attachments"] = status["media_attachments"] if media is None else media
