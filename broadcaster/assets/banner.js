@@ -267,7 +267,7 @@
       var now = Date.now();
       var dismissed = loadDismissed();
       var wanted = notices.filter(function (n) {
-        return n.start <= now && now <= n.end && !dismissed[n.id];
+        return n.start <= now && now < n.end && !dismissed[n.id];
       });
       var keep = Object.create(null);
       wanted.forEach(function (n) {

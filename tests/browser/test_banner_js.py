@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 if TYPE_CHECKING:
-    from conftest import PageLog, Site
+    from tests.browser.conftest import PageLog, Site
 
 pytestmark = pytest.mark.browser
 

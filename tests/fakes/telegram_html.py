@@ -7,6 +7,7 @@ entities and blockquotes do not nest. The limits apply to the text left after pa
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 ALLOWED_TAGS = frozenset(
@@ -14,6 +15,8 @@ ALLOWED_TAGS = frozenset(
     | {"tg-emoji", "tg-time", "code", "pre", "blockquote"}
 )
 NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+TAG = re.compile(r"<[a-zA-Z/!][^>]*>")
+STRAY_AMPERSAND = re.compile(r"&(?!(?:[a-zA-Z][a-zA-Z0-9]*|#[0-9]+|#[xX][0-9a-fA-F]+);)")
 
 
 class TelegramHTML(HTMLParser):
@@ -30,6 +33,11 @@ class TelegramHTML(HTMLParser):
                 self._line_starts.append(index + 1)
 
     def plain_text(self) -> str:
+        """The text Telegram would show; ValueError("... at byte offset N") when it refuses."""
+        outside_tags = TAG.sub(lambda tag: " " * len(tag.group()), self.source)
+        stray = STRAY_AMPERSAND.search(outside_tags)
+        if stray:  # checked up front: HTMLParser silently drops a trailing "&name"
+            self._fail("Unescaped '&'", stray.start())
         self.feed(self.source)
         self.close()
         if self.stack:
@@ -40,8 +48,8 @@ class TelegramHTML(HTMLParser):
         line, column = self.getpos()
         return self._line_starts[line - 1] + column
 
-    def _fail(self, what: str) -> None:
-        offset = len(self.source[: self._pos()].encode())
+    def _fail(self, what: str, position: int | None = None) -> None:
+        offset = len(self.source[: self._pos() if position is None else position].encode())
         raise ValueError(f"{what} at byte offset {offset}")
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:

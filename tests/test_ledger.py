@@ -1,0 +1,148 @@
+"""The ledger: a delivery is claimed once, recorded once, and a crash leaves it visible."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from broadcaster.ledger import Group, Ledger
+
+NOW = datetime(2024, 3, 20, 1, 0, tzinfo=UTC)
+GROUP = Group("closure-2024-03-26", "announce", "email")
+
+
+def test_a_claimed_delivery_cannot_be_claimed_again(ledger: Ledger) -> None:
+    first = ledger.claim(GROUP, ["a@x.example", "b@x.example"], None, NOW)
+    assert set(first) == {"a@x.example", "b@x.example"}
+    assert ledger.claim(GROUP, ["a@x.example", "b@x.example", "c@x.example"], None, NOW).keys() == {"c@x.example"}
+
+
+def test_sent_is_final(ledger: Ledger) -> None:
+    claim = ledger.claim(GROUP, ["a@x.example"], None, NOW)["a@x.example"]
+    ledger.mark_sent([(claim.id, {"message_id": "<1@x>"})], NOW)
+    assert ledger.claim(GROUP, ["a@x.example"], None, NOW + timedelta(days=1)) == {}
+    (row,) = ledger.history()
+    assert (row.state, row.receipt, row.updated_at) == ("sent", {"message_id": "<1@x>"}, NOW)
+
+
+def test_retry_is_claimable_again_only_when_due(ledger: Ledger) -> None:
+    claim = ledger.claim(GROUP, ["a@x.example"], None, NOW)["a@x.example"]
+    ledger.mark_failed([(claim.id, "421 try later", NOW + timedelta(minutes=5))], NOW)
+    assert ledger.claim(GROUP, ["a@x.example"], None, NOW + timedelta(minutes=4)) == {}
+    again = ledger.claim(GROUP, ["a@x.example"], None, NOW + timedelta(minutes=5))["a@x.example"]
+    assert again.id == claim.id and again.attempts == 2
+
+
+def test_permanent_failure_is_never_claimed_again(ledger: Ledger) -> None:
+    claim = ledger.claim(GROUP, ["a@x.example"], None, NOW)["a@x.example"]
+    ledger.mark_failed([(claim.id, "550 no such user", None)], NOW)
+    assert ledger.claim(GROUP, ["a@x.example"], None, NOW + timedelta(days=9)) == {}
+    assert ledger.history()[0].state == "failed"
+    assert ledger.history()[0].error == "550 no such user"
+
+
+def test_a_claim_whose_lease_ran_out_becomes_unknown_and_is_not_resent(ledger_url: str) -> None:
+    crashed = Ledger(ledger_url, worker="otherhost:1:abc", lease=timedelta(seconds=-1))
+    crashed.claim(GROUP, ["a@x.example"], None, NOW)
+    crashed.close()
+    survivor = Ledger(ledger_url)
+    try:
+        assert survivor.reap() == 1
+        assert survivor.history()[0].state == "unknown"
+        assert survivor.claim(GROUP, ["a@x.example"], None, NOW) == {}
+    finally:
+        survivor.close()
+
+
+def test_a_claim_of_a_dead_process_on_this_host_is_unknown_at_once(ledger_url: str) -> None:
+    import socket
+    import subprocess
+
+    dead = subprocess.run(["true"], check=True)
+    assert dead.returncode == 0
+    child = subprocess.Popen(["true"])
+    child.wait()
+    ghost = Ledger(ledger_url, worker=f"{socket.gethostname()}:{child.pid}:ghost")
+    ghost.claim(GROUP, ["a@x.example"], None, NOW)
+    ghost.close()
+    live = Ledger(ledger_url)
+    try:
+        assert live.reap() == 1
+        assert live.history()[0].state == "unknown"
+    finally:
+        live.close()
+
+
+def test_a_live_claim_is_left_alone(ledger: Ledger, ledger_url: str) -> None:
+    ledger.claim(GROUP, ["a@x.example"], None, NOW)
+    other = Ledger(ledger_url)
+    try:
+        assert other.reap() == 0
+        assert other.history()[0].state == "sending"
+    finally:
+        other.close()
+
+
+def test_forced_resends_use_a_new_sequence_number(ledger: Ledger) -> None:
+    claim = ledger.claim(GROUP, ["site"], None, NOW)["site"]
+    ledger.mark_sent([(claim.id, {})], NOW)
+    assert ledger.max_seq(GROUP.notice_id, GROUP.occasion, GROUP.channel) == 0
+    forced = Group(GROUP.notice_id, GROUP.occasion, GROUP.channel, seq=1)
+    assert ledger.claim(forced, ["site"], None, NOW).keys() == {"site"}
+    assert ledger.max_seq(GROUP.notice_id, GROUP.occasion, GROUP.channel) == 1
+
+
+def test_renders_are_stored_once_and_the_first_wins(ledger: Ledger) -> None:
+    first = ledger.stored_render(GROUP, "fp1", {"text": "first"})
+    second = ledger.stored_render(GROUP, "fp1", {"text": "second"})
+    assert first is not None and second is not None
+    assert first == second and second[1] == {"text": "first"}
+    assert ledger.stored_render(GROUP, "fp2", None) is None
+
+
+def test_history_pages_newest_first(ledger: Ledger) -> None:
+    ledger.claim(GROUP, [f"r{i}@x.example" for i in range(25)], None, NOW)
+    page1 = ledger.history(limit=10)
+    page2 = ledger.history(limit=10, before_id=page1[-1].id)
+    assert len(page1) == len(page2) == 10
+    assert page1[0].id > page1[-1].id > page2[0].id
+    assert sum(1 for _ in ledger.iter_history(page=7)) == 25
+    assert ledger.counts() == {"email": {"sending": 25}}
+
+
+def test_key_value_store(ledger: Ledger) -> None:
+    assert ledger.get_value("bluesky.session") is None
+    ledger.set_value("bluesky.session", "a")
+    ledger.set_value("bluesky.session", "b")
+    assert ledger.get_value("bluesky.session") == "b"
+
+
+def _race(url: str, targets: list[str], start: multiprocessing.synchronize.Event, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    ledger = Ledger(url)
+    start.wait()
+    won: list[str] = []
+    for target in targets:
+        won.extend(ledger.claim(GROUP, [target], None, NOW))
+    out.put((os.getpid(), won))
+    ledger.close()
+
+
+def test_processes_racing_for_the_same_deliveries_each_win_distinct_ones(ledger_url: str) -> None:
+    processes = 3
+    Ledger(ledger_url).close()  # create the schema first, as a running deployment has it
+    targets = [f"r{i}@x.example" for i in range(40)]
+    ctx = multiprocessing.get_context("spawn")
+    start, out = ctx.Event(), ctx.Queue()
+    workers = [ctx.Process(target=_race, args=(ledger_url, targets, start, out)) for _ in range(processes)]
+    for w in workers:
+        w.start()
+    start.set()
+    results = [out.get(timeout=60) for _ in workers]
+    for w in workers:
+        w.join(timeout=60)
+    won = [t for _pid, ts in results for t in ts]
+    assert sorted(won) == sorted(targets)  # every delivery claimed exactly once overall
+    assert len(set(won)) == len(won)
