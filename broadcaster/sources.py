@@ -53,11 +53,11 @@ async def read_feed(
     except (OSError, httpx.HTTPError, _TooLarge) as exc:
         return [], FeedProblem(feed.url, f"unreachable ({_describe(exc)})")
     parsed = feedparser.parse(body)
-    if parsed.bozo and not parsed.entries:
-        return [], FeedProblem(
-            feed.url, f"not a valid RSS/Atom feed ({parsed.get('bozo_exception')})"
-        )
     events = [e for e in (_event(entry, feed.url) for entry in parsed.entries) if e]
+    error = parsed.get("bozo_exception")
+    if parsed.bozo and not isinstance(error, feedparser.CharacterEncodingOverride):
+        used = f"; {len(events)} complete items used" if events else ""
+        return events, FeedProblem(feed.url, f"not a valid RSS/Atom feed ({error}){used}")
     return events, None
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -26,6 +27,14 @@ class Running(Generic[F]):
     fake: F
     url: str
     client: httpx.Client
+
+
+def eventually(condition: Callable[[], bool], timeout: float = 3.0) -> None:
+    """Wait for the server thread to finish work the client no longer waits for."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
 
 
 @contextmanager

@@ -208,7 +208,7 @@ class FakeMastodon(FakeService):
         original = self._replay(key)
         if original is not None:
             return JSONResponse(original)
-        params = await parse_params(request)
+        params = await self._params(request)
         if params.get("visibility", "public") not in VISIBILITIES:
             raise MastodonError(422, f"'{params['visibility']}' is not a valid visibility")
         media = self._attachments(params)
@@ -236,6 +236,13 @@ class FakeMastodon(FakeService):
             await pause(request, fault.seconds)
         return response
 
+    @staticmethod
+    async def _params(request: Request) -> dict[str, Any]:
+        try:
+            return await parse_params(request)
+        except ValueError:
+            raise MastodonError(400, "Error occurred while parsing request parameters") from None
+
     def _find(self, status_id: str) -> dict[str, Any]:
         for entry in self.statuses:
             if entry["id"] == status_id:
@@ -249,7 +256,7 @@ class FakeMastodon(FakeService):
         """PUT /api/v1/statuses/:id: same validation as creation; sets edited_at."""
         self._authorize(request)
         entry = self._find(request.path_params["id"])
-        params = await parse_params(request)
+        params = await self._params(request)
         media = (
             self._attachments(params) if "media_ids[]" in params or "media_ids" in params else None
         )
@@ -272,7 +279,7 @@ class FakeMastodon(FakeService):
     async def _upload_media(self, request: Request) -> Response:
         """POST /api/v2/media: 202 with url null while 'processing'."""
         self._authorize(request)
-        params = await parse_params(request)
+        params = await self._params(request)
         upload = params.get("file")
         if not isinstance(upload, dict):
             raise MastodonError(422, "Validation failed: File can't be blank")

@@ -50,7 +50,11 @@ def test_verify_credentials_and_bad_token(masto: Masto) -> None:
 
 
 def test_create_status_from_form_and_json(masto: Masto) -> None:
-    fields = {"status": "Closed 25 Dec <3 & more\nsee you", "visibility": "unlisted", "language": "en"}
+    fields = {
+        "status": "Closed 25 Dec <3 & more\nsee you",
+        "visibility": "unlisted",
+        "language": "en",
+    }
     from_form = post(masto, **fields)
     from_json = masto.client.post("/api/v1/statuses", json=fields, headers=auth(masto))
     for response in (from_form, from_json):
@@ -105,13 +109,17 @@ def test_natural_rate_limit_resets_with_the_period() -> None:
         ({"status": "@someone@a-very-long-domain.example " + "x" * 490}, True),  # counts @someone
     ],
 )
-def test_length_counts_graphemes_urls_and_spoiler(masto: Masto, fields: dict[str, str], ok: bool) -> None:
+def test_length_counts_graphemes_urls_and_spoiler(
+    masto: Masto, fields: dict[str, str], ok: bool
+) -> None:
     response = post(masto, **fields)
     if ok:
         assert response.status_code == 200, response.json()
     else:
         assert response.status_code == 422
-        assert response.json() == {"error": "Validation failed: Text character limit of 500 exceeded"}
+        assert response.json() == {
+            "error": "Validation failed: Text character limit of 500 exceeded"
+        }
 
 
 def test_blank_status(masto: Masto) -> None:
@@ -163,7 +171,9 @@ def test_lost_reply_without_key_duplicates(masto: Masto) -> None:
 def test_slow_reply_after_create(masto: Masto) -> None:
     masto.fake.fail_after_create(then="delay", seconds=1.0)
     with pytest.raises(httpx.ReadTimeout):
-        masto.client.post("/api/v1/statuses", data={"status": "x"}, headers=auth(masto), timeout=0.2)
+        masto.client.post(
+            "/api/v1/statuses", data={"status": "x"}, headers=auth(masto), timeout=0.2
+        )
     assert len(masto.fake.statuses) == 1
 
 
@@ -212,7 +222,9 @@ def test_edit_and_get_status(masto: Masto) -> None:
     assert edited.json()["content"] == "<p>Closed 25-26 Dec</p>" and edited.json()["edited_at"]
     fetched = masto.client.get(f"/api/v1/statuses/{status_id}").json()
     assert fetched["content"] == "<p>Closed 25-26 Dec</p>"
-    too_long = masto.client.put(f"/api/v1/statuses/{status_id}", data={"status": "x" * 501}, headers=auth(masto))
+    too_long = masto.client.put(
+        f"/api/v1/statuses/{status_id}", data={"status": "x" * 501}, headers=auth(masto)
+    )
     assert too_long.status_code == 422
     missing = masto.client.get("/api/v1/statuses/1")
     assert missing.status_code == 404 and missing.json() == {"error": "Record not found"}
@@ -220,7 +232,9 @@ def test_edit_and_get_status(masto: Masto) -> None:
 
 def test_media_is_202_then_206_then_ready(masto: Masto) -> None:
     files = {"file": ("a.png", b"PNG", "image/png")}
-    upload = masto.client.post("/api/v2/media", files=files, data={"description": "Sign"}, headers=auth(masto))
+    upload = masto.client.post(
+        "/api/v2/media", files=files, data={"description": "Sign"}, headers=auth(masto)
+    )
     assert upload.status_code == 202 and upload.json()["url"] is None
     media_id = upload.json()["id"]
     not_ready = post(masto, status="x", **{"media_ids[]": media_id})
