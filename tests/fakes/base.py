@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import regex
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -41,6 +42,8 @@ class Fault:
 
 class FakeService:
     """Base class: subclasses supply routes and the service's own 429 and 5xx bodies."""
+
+    app: Starlette  # the ASGI app to pass to tests.fakes.server.serve
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []

@@ -160,7 +160,7 @@ class FakeBluesky(FakeService):
         """A real-looking JWT (header.payload.signature) whose payload a client can read."""
         now = int(self.clock())
         header = {"typ": typ, "alg": "ES256K"}
-        payload = {"scope": scope, "sub": self.did, "aud": "did:web:bsky.social"}
+        payload: dict[str, Any] = {"scope": scope, "sub": self.did, "aud": "did:web:bsky.social"}
         payload |= {"iat": now, "exp": now + ttl, "jti": secrets.token_urlsafe(16)}
         signing_input = ".".join(_b64(json.dumps(part).encode()) for part in (header, payload))
         signature = hmac.new(self._secret, signing_input.encode(), hashlib.sha256).digest()
@@ -302,11 +302,12 @@ class FakeBluesky(FakeService):
         self._authorize(request)
         data = await request.body()
         mime = request.headers.get("content-type", "application/octet-stream")
-        ref = {
+        cid = cid_for(data, 0x55)
+        ref: dict[str, Any] = {
             "$type": "blob",
-            "ref": {"$link": cid_for(data, 0x55)},
+            "ref": {"$link": cid},
             "mimeType": mime,
             "size": len(data),
         }
-        self.blobs[ref["ref"]["$link"]] = ref | {"data": data}
+        self.blobs[cid] = ref | {"data": data}
         return JSONResponse({"blob": ref})

@@ -58,10 +58,12 @@ class Site:
 
     def instance(self, max_characters: int, reserved_per_url: int) -> dict[str, Any]:
         """An Instance (v2) document; clients read configuration.statuses from it."""
-        media = {"supported_mime_types": ["image/jpeg", "image/png", "image/gif", "image/webp"]}
+        media: dict[str, Any] = {
+            "supported_mime_types": ["image/jpeg", "image/png", "image/gif", "image/webp"]
+        }
         media |= {"image_size_limit": 16777216, "image_matrix_limit": 33177600}
         media |= {"description_limit": 1500}
-        statuses = {"max_characters": max_characters, "max_media_attachments": 4}
+        statuses: dict[str, Any] = {"max_characters": max_characters, "max_media_attachments": 4}
         statuses["characters_reserved_per_url"] = reserved_per_url
         return {
             "domain": self.domain,

@@ -223,7 +223,7 @@ class FakeTelegram(FakeService):
         self, method: str, chat: Chat, body: dict[str, Any], params: dict[str, Any]
     ) -> dict[str, Any]:
         """Create a Message, remember it for edits and record it in `sent`."""
-        message = {
+        message: dict[str, Any] = {
             "message_id": self.next_message_id,
             "date": int(self.clock()),
             "chat": chat.json(),

@@ -1,0 +1,181 @@
+"""One pass: each due message goes out once per channel; failures stay in their lane."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from broadcaster import config as config_module
+from broadcaster.channels.base import Channel, Limits, Outgoing, Receipt
+from broadcaster.config import Secrets
+from broadcaster.dispatch import Dispatcher, Report, Selection
+from broadcaster.errors import AlreadyDelivered, PermanentError, RetryableError
+from broadcaster.ledger import Ledger
+
+SG = ZoneInfo("Asia/Singapore")
+DEMO = datetime(2024, 3, 20, 9, 0, tzinfo=SG)
+
+
+class Recording(Channel):
+    """A channel that records what it was asked to send and fails on command."""
+
+    accepts = frozenset({"closure:announce", "closure:remind", "article:publish"})
+    limits = Limits(max_length=120)
+
+    def __init__(self, name: str) -> None:
+        self.name = name  # type: ignore[misc]
+        self.sent: list[dict[str, Any]] = []
+        self.failures: list[Exception] = []
+
+    def build(self, outgoing: Outgoing) -> dict[str, Any]:
+        return {"text": outgoing.message["text"], "key": outgoing.key, "link": outgoing.link}
+
+    async def send(self, payload: dict[str, Any]) -> Receipt:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append(payload)
+        return {"id": str(len(self.sent))}
+
+
+@pytest.fixture
+def ledger(project: Path) -> Iterator[Ledger]:
+    instance = Ledger(f"sqlite:///{project / 'var/ledger.db'}")
+    yield instance
+    instance.close()
+
+
+async def run(ledger: Ledger, channels: list[Channel], now: datetime = DEMO, selection: Selection = Selection(),
+              dry_run: bool = False) -> Report:
+    loaded = config_module.load("config/broadcaster.yaml")
+    async with httpx.AsyncClient() as http:
+        dispatcher = Dispatcher(loaded, Secrets(), ledger, http)
+        dispatcher.channels = [*dispatcher.channels, *channels]
+        return await dispatcher.run(now, selection, dry_run=dry_run)
+
+
+def statuses(report: Report, channel: str) -> dict[tuple[str, str], str]:
+    return {(r.notice_id, r.occasion): r.status for r in report.rows if r.channel == channel}
+
+
+async def test_each_due_notice_goes_out_once_per_channel(ledger: Ledger) -> None:
+    social = Recording("social")
+    report = await run(ledger, [social])
+    assert statuses(report, "social") == {
+        ("closure-2024-03-26", "announce"): "sent",
+        ("closure-2024-03-26", "remind"): "upcoming",
+        ("article-botox-depression", "publish"): "sent",
+        ("article-uses-of-botox-in-singapore", "publish"): "stale",
+    }
+    assert len(social.sent) == 2
+    assert social.sent[0]["text"].startswith("Our outlets will be closed from 26 Mar (Tue)")
+    again = await run(ledger, [social])
+    assert len(social.sent) == 2
+    assert statuses(again, "social")[("closure-2024-03-26", "announce")] == "already sent"
+
+
+async def test_a_failing_channel_does_not_stop_the_others(ledger: Ledger) -> None:
+    broken, healthy = Recording("broken"), Recording("healthy")
+    broken.failures = [PermanentError("401 token revoked"), PermanentError("401 token revoked")]
+    report = await run(ledger, [broken, healthy])
+    assert len(healthy.sent) == 2
+    assert set(statuses(report, "broken").values()) >= {"failed"}
+    assert report.exit_code() == 1
+    failed = [r for r in report.rows if r.channel == "broken" and r.status == "failed"]
+    assert failed[0].detail == "401 token revoked"
+
+
+async def test_retryable_errors_are_retried_in_the_pass(ledger: Ledger) -> None:
+    flaky = Recording("flaky")
+    flaky.failures = [RetryableError("502"), RetryableError("timeout")]
+    report = await run(ledger, [flaky])
+    assert statuses(report, "flaky")[("closure-2024-03-26", "announce")] == "sent"
+    assert len(flaky.sent) == 2
+
+
+async def test_an_outage_is_left_for_the_next_pass_and_then_delivered(ledger: Ledger) -> None:
+    down = Recording("down")
+    down.failures = [RetryableError("503 down")] * 6
+    report = await run(ledger, [down])
+    assert set(statuses(report, "down").values()) >= {"retry"}
+    retry = [d for d in ledger.history(channel="down") if d.state == "retry"]
+    assert retry and all(d.next_attempt_at and d.next_attempt_at > DEMO for d in retry)
+    early = await run(ledger, [down], DEMO + timedelta(seconds=10))
+    assert down.sent == [] and statuses(early, "down")[("closure-2024-03-26", "announce")] == "retry"
+    later = await run(ledger, [down], DEMO + timedelta(hours=1))
+    assert statuses(later, "down")[("closure-2024-03-26", "announce")] == "sent"
+    assert len(down.sent) == 2
+
+
+async def test_a_retry_sends_the_stored_text_even_if_the_template_changed(ledger: Ledger, project: Path) -> None:
+    down = Recording("down")
+    down.failures = [RetryableError("503")] * 6
+    await run(ledger, [down])
+    (project / "templates/_default/closure.txt").write_text("Changed wording {{ reason }}")
+    await run(ledger, [down], DEMO + timedelta(hours=1))
+    assert down.sent[0]["text"].startswith("Our outlets will be closed")
+
+
+async def test_a_duplicate_refusal_counts_as_sent(ledger: Ledger) -> None:
+    echo = Recording("echo")
+    echo.failures = [AlreadyDelivered("duplicate status")]
+    report = await run(ledger, [echo])
+    assert statuses(report, "echo")[("closure-2024-03-26", "announce")] == "sent"
+    (receipt,) = [d.receipt for d in ledger.history(channel="echo", notice_id="closure-2024-03-26")]
+    assert receipt == {"already_delivered": "duplicate status"}
+
+
+async def test_an_unknown_delivery_is_never_resent(ledger: Ledger, project: Path) -> None:
+    crashed = Ledger(ledger.url, worker="gone-host:1:x", lease=timedelta(seconds=-1))
+    from broadcaster.ledger import Group
+
+    crashed.claim(Group("closure-2024-03-26", "announce", "social"), ["social"], None, DEMO)
+    crashed.close()
+    social = Recording("social")
+    report = await run(ledger, [social])
+    assert statuses(report, "social")[("closure-2024-03-26", "announce")] == "unknown"
+    assert [p["text"][:12] for p in social.sent] == ["New on our b"]
+
+
+async def test_the_reminder_goes_out_only_after_an_earlier_announcement(ledger: Ledger) -> None:
+    social = Recording("social")
+    late = datetime(2024, 3, 25, 8, 0, tzinfo=SG)
+    report = await run(ledger, [social], late)
+    rows = statuses(report, "social")
+    assert rows[("closure-2024-03-26", "announce")] == "sent"
+    assert rows[("closure-2024-03-26", "remind")] == "superseded"
+    social2 = Recording("social2")
+    await run(ledger, [social2], DEMO)
+    report = await run(ledger, [social2], late)
+    assert statuses(report, "social2")[("closure-2024-03-26", "remind")] == "sent"
+    assert social2.sent[-1]["text"].startswith("Reminder: Our outlets")
+
+
+async def test_over_long_messages_are_shortened_keeping_the_link(ledger: Ledger) -> None:
+    social = Recording("social")
+    await run(ledger, [social])
+    article = next(p for p in social.sent if p["link"])
+    assert len(article["text"]) <= 120
+    assert article["text"].endswith("https://www.glow-aesthetics.example/blog/botox-depression/")
+    assert "…" in article["text"]
+
+
+async def test_a_dry_run_claims_and_stores_nothing(ledger: Ledger) -> None:
+    social = Recording("social")
+    report = await run(ledger, [social], dry_run=True)
+    assert statuses(report, "social")[("closure-2024-03-26", "announce")] == "due"
+    assert social.sent == [] and ledger.history() == []
+
+
+async def test_force_sends_again_with_a_new_sequence(ledger: Ledger) -> None:
+    social = Recording("social")
+    await run(ledger, [social])
+    push = Selection(frozenset({"closure-2024-03-26"}), frozenset({"social"}), push=True, force=True)
+    await run(ledger, [social], selection=push)
+    closure_sends = [p for p in social.sent if "closure" in p["key"]]
+    assert [p["key"].rsplit("/", 1)[-1] for p in closure_sends] == ["0", "1"]
