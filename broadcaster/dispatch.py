@@ -26,7 +26,7 @@ from broadcaster.length import fit
 from broadcaster.notices import ArticleNotice, Notice, Notices
 from broadcaster.render import Message, Renderer
 from broadcaster.retry import RetryPolicy
-from broadcaster.schedule import PRIMARY, Moment, moments
+from broadcaster.schedule import PRIMARY, Moment, Timing, moments
 from broadcaster.sources import FeedProblem, gather_notices
 
 Status = Literal[
@@ -126,7 +126,7 @@ class Dispatcher:
         self, notice: Notice, names: Sequence[str] | None = None
     ) -> list[tuple[str, str, Message]]:
         """Each message the notice would produce, per channel and occasion, as it will be sent."""
-        result = []
+        result: list[tuple[str, str, Message]] = []
         for channel in self.channels:
             if not isinstance(channel, Channel) or (names and channel.name not in names):
                 continue
@@ -158,7 +158,7 @@ class Dispatcher:
 
     def _moments(
         self, notices: Notices, now: datetime, selection: Selection
-    ) -> list[tuple[Moment, str]]:
+    ) -> list[tuple[Moment, Timing]]:
         """Every moment of the selected notices with its timing now (push makes primary due)."""
         result = []
         for notice in notices.items:
@@ -174,7 +174,7 @@ class Dispatcher:
     async def _lane(
         self,
         channel: Channel | Skipped,
-        chosen: list[tuple[Moment, str]],
+        chosen: list[tuple[Moment, Timing]],
         now: datetime,
         selection: Selection,
         dry_run: bool,
@@ -193,7 +193,7 @@ class Dispatcher:
         self,
         channel: Channel,
         moment: Moment,
-        timing: str,
+        timing: Timing,
         now: datetime,
         selection: Selection,
         dry_run: bool,
@@ -321,7 +321,7 @@ class Dispatcher:
                 await asyncio.sleep(max(waits))
 
     async def _publish(
-        self, channel: BannerChannel, mine: list[tuple[Moment, str]], now: datetime, dry_run: bool
+        self, channel: BannerChannel, mine: list[tuple[Moment, Timing]], now: datetime, dry_run: bool
     ) -> list[Row]:
         """The banner shows every notice whose banner window is open; record first appearances."""
         rows, entries, claims = [], [], []
@@ -428,7 +428,7 @@ def _settled(row: Row, states: dict[str, int]) -> Row | None:
     return None
 
 
-def _when(moment: Moment, timing: str) -> str:
+def _when(moment: Moment, timing: Timing) -> str:
     if timing == "upcoming":
         return f"from {moment.opens.isoformat()}"
     return f"window closed {moment.closes.isoformat()}"

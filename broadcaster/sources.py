@@ -98,7 +98,7 @@ def _event(entry: Any, source: str) -> ArticleEvent | None:
     return ArticleEvent(
         title=entry["title"],
         url=link,
-        published=datetime(*stamp[:6], tzinfo=UTC),
+        published=datetime(*stamp[:6]).replace(tzinfo=UTC),
         summary=_plain(entry.get("summary", "")),
         image=_image(entry),
         source=f"feed {source}",

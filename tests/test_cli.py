@@ -36,21 +36,31 @@ def test_run_publishes_the_banner_once_however_often_it_runs(project: Path) -> N
     for name in ("banner.json", "banner.html", "banner.js"):
         assert (project / "site/notices" / name).is_file()
     code, output = broadcast("run", "--now", DEMO_NOW)
-    assert code == 0 and "already sent" in output and "sent: " not in output.replace("already sent", "")
+    assert (
+        code == 0
+        and "already sent" in output
+        and "sent: " not in output.replace("already sent", "")
+    )
     code, output = broadcast("history", "--json")
     rows = [json.loads(line) for line in output.splitlines()]
-    assert [(r["notice"], r["channel"], r["state"]) for r in rows] == [("closure-2024-03-26", "banner", "sent")]
+    assert [(r["notice"], r["channel"], r["state"]) for r in rows] == [
+        ("closure-2024-03-26", "banner", "sent")
+    ]
 
 
 def test_the_seed_page_closure_entered_twice_shows_once(project: Path) -> None:
     config = project / "config/broadcaster.yaml"
     text = config.read_text(encoding="utf-8")
-    entry = '  - start: 2024-03-26\n    end: 2024-03-27\n    reason: "our annual team bonding event"\n'
+    entry = (
+        '  - start: 2024-03-26\n    end: 2024-03-27\n    reason: "our annual team bonding event"\n'
+    )
     config.write_text(text.replace(entry, entry + entry), encoding="utf-8")
     code, output = broadcast("run", "--now", DEMO_NOW)
     assert code == 0, output
     assert len(banner(project)["notices"]) == 1
-    assert "Our outlets will be closed" in (project / "site/notices/banner.html").read_text(encoding="utf-8")
+    assert "Our outlets will be closed" in (project / "site/notices/banner.html").read_text(
+        encoding="utf-8"
+    )
 
 
 def test_the_banner_is_gone_once_the_clinic_reopens(project: Path) -> None:
@@ -73,7 +83,9 @@ def test_plan_shows_what_would_happen_and_sends_nothing(project: Path) -> None:
 
 def test_an_unreachable_feed_is_reported_and_the_rest_goes_out(project: Path) -> None:
     config = project / "config/broadcaster.yaml"
-    config.write_text(config.read_text().replace("config/sample-feed.xml", "config/missing-feed.xml"))
+    config.write_text(
+        config.read_text().replace("config/sample-feed.xml", "config/missing-feed.xml")
+    )
     code, output = broadcast("run", "--now", DEMO_NOW)
     assert code == 0, output
     assert "feed config/missing-feed.xml: unreachable (no such file)" in output
@@ -81,7 +93,9 @@ def test_an_unreachable_feed_is_reported_and_the_rest_goes_out(project: Path) ->
 
 
 def test_a_malformed_feed_is_reported(project: Path) -> None:
-    (project / "config/sample-feed.xml").write_text("<rss><channel><item><title>broken", encoding="utf-8")
+    (project / "config/sample-feed.xml").write_text(
+        "<rss><channel><item><title>broken", encoding="utf-8"
+    )
     code, output = broadcast("validate")
     assert code == 0
     assert "feed config/sample-feed.xml" in output
@@ -97,7 +111,9 @@ def test_send_pushes_a_notice_now_but_still_once(project: Path) -> None:
 
 def test_send_refuses_unknown_notices_and_channels(project: Path) -> None:
     code, output = broadcast("send", "closure-2099-01-01", "--now", DEMO_NOW)
-    assert code == 2 and "no notice 'closure-2099-01-01'" in output and "closure-2024-03-26" in output
+    assert (
+        code == 2 and "no notice 'closure-2099-01-01'" in output and "closure-2024-03-26" in output
+    )
     code, output = broadcast("send", "closure-2024-03-26", "--channel", "fax", "--now", DEMO_NOW)
     assert code == 2 and "channel fax is not configured" in output
 
@@ -111,7 +127,9 @@ def test_preview_prints_the_rendered_messages(project: Path) -> None:
 
 @pytest.mark.parametrize("command", ["validate", "plan", "run", "history"])
 def test_every_command_reports_a_bad_config_with_exit_2(project: Path, command: str) -> None:
-    (project / "config/broadcaster.yaml").write_text("site:\n  name: Glow\n  url: https://g.example\n  colour: red\n")
+    (project / "config/broadcaster.yaml").write_text(
+        "site:\n  name: Glow\n  url: https://g.example\n  colour: red\n"
+    )
     code, output = broadcast(command)
     assert code == 2
     assert "config/broadcaster.yaml:4: site.colour: unknown key" in output

@@ -48,7 +48,9 @@ def test_the_shipped_example_validates(project: Path) -> None:
     assert loaded.config.channels.banner is not None
 
 
-def test_config_path_comes_from_the_environment(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_path_comes_from_the_environment(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("BROADCAST_CONFIG", "elsewhere.yaml")
     assert config.config_path(None) == Path("elsewhere.yaml")
     assert config.config_path("given.yaml") == Path("given.yaml")
@@ -62,14 +64,24 @@ def test_config_path_comes_from_the_environment(project: Path, monkeypatch: pyte
         ('    reason: "our annual team bonding event"\n', "", ":7: closures[0].reason: required"),
         ("Asia/Singapore", "Asia/Singapur", ":4: site.timezone: unknown time zone 'Asia/Singapur'"),
         ("end: 2024-03-27", "end: 2024-02-30", ":8: closures[0].end: Input should be a valid date"),
-        ("end: 2024-03-27", "end: 2024-03-27\n    resume: 2024-03-27", ":9: closures[0].resume: must be after"),
-        ("end: 2024-03-27", "end: 2024-03-27\n    outlets: [Bedok]", ":9: closures[0].outlets: unknown outlet 'Bedok'"),
+        (
+            "end: 2024-03-27",
+            "end: 2024-03-27\n    resume: 2024-03-27",
+            ":9: closures[0].resume: must be after",
+        ),
+        (
+            "end: 2024-03-27",
+            "end: 2024-03-27\n    outlets: [Bedok]",
+            ":9: closures[0].outlets: unknown outlet 'Bedok'",
+        ),
         ("  banner:", "  bannner:", ":11: channels.bannner: unknown key"),
         ('url: "https://www', 'url: "www', ":3: site.url: must start with http:// or https://"),
         ("database:", "site:\n  name: again\ndatabase:", ":13: site: duplicate key"),
     ],
 )
-def test_each_mistake_names_file_line_and_key(tmp_path: Path, replace: str, by: str, expected: str) -> None:
+def test_each_mistake_names_file_line_and_key(
+    tmp_path: Path, replace: str, by: str, expected: str
+) -> None:
     assert replace in GOOD
     path = write(tmp_path, GOOD.replace(replace, by, 1))
     messages = errors_of(path)
@@ -77,13 +89,18 @@ def test_each_mistake_names_file_line_and_key(tmp_path: Path, replace: str, by: 
 
 
 def test_invalid_yaml_is_located(tmp_path: Path) -> None:
-    path = write(tmp_path, GOOD.replace('  outlets: ["Orchard", "Tampines"]', '  outlets: ["Orchard", "Tampines"'))
+    path = write(
+        tmp_path,
+        GOOD.replace('  outlets: ["Orchard", "Tampines"]', '  outlets: ["Orchard", "Tampines"'),
+    )
     (message,) = errors_of(path)
     assert message.startswith(f"{path}:") and "invalid YAML" in message
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
-    path = write(tmp_path, GOOD.replace("Asia/Singapore", "Mars/Olympus").replace("  banner:", "  bannner:"))
+    path = write(
+        tmp_path, GOOD.replace("Asia/Singapore", "Mars/Olympus").replace("  banner:", "  bannner:")
+    )
     messages = errors_of(path)
     assert len(messages) == 2
 
@@ -93,17 +110,23 @@ def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
     assert "nope.yaml" in message and "cannot read" in message
 
 
-def test_bad_config_exits_2_and_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_config_exits_2_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     path = write(tmp_path, GOOD.replace("end: 2024-03-27", "end: 2024-03-01"))
-    result = CliRunner().invoke(app, ["run", "--config", str(path), "--now", "2024-03-20T09:00:00+08:00"])
+    result = CliRunner().invoke(
+        app, ["run", "--config", str(path), "--now", "2024-03-20T09:00:00+08:00"]
+    )
     assert result.exit_code == 2
     assert "closures[0].end: must not be before start" in result.output
     assert not (tmp_path / "site").exists()
     assert not (tmp_path / "var").exists()
 
 
-def test_secrets_come_from_the_environment_and_never_print(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_secrets_come_from_the_environment_and_never_print(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("BROADCAST_TELEGRAM_TOKEN", "123456:very-secret")
     secrets = config.Secrets()
@@ -113,7 +136,9 @@ def test_secrets_come_from_the_environment_and_never_print(monkeypatch: pytest.M
     assert secrets.all_values() == ["123456:very-secret"]
 
 
-def test_secrets_can_come_from_a_dotenv_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_secrets_can_come_from_a_dotenv_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text("BROADCAST_SMTP_PASSWORD=from-dotenv\n")
     secrets = config.Secrets()

@@ -50,8 +50,13 @@ def ledger(project: Path) -> Iterator[Ledger]:
     instance.close()
 
 
-async def run(ledger: Ledger, channels: list[Channel], now: datetime = DEMO, selection: Selection = Selection(),
-              dry_run: bool = False) -> Report:
+async def run(
+    ledger: Ledger,
+    channels: list[Channel],
+    now: datetime = DEMO,
+    selection: Selection = Selection(),
+    dry_run: bool = False,
+) -> Report:
     loaded = config_module.load("config/broadcaster.yaml")
     async with httpx.AsyncClient() as http:
         dispatcher = Dispatcher(loaded, Secrets(), ledger, http)
@@ -106,13 +111,17 @@ async def test_an_outage_is_left_for_the_next_pass_and_then_delivered(ledger: Le
     retry = [d for d in ledger.history(channel="down") if d.state == "retry"]
     assert retry and all(d.next_attempt_at and d.next_attempt_at > DEMO for d in retry)
     early = await run(ledger, [down], DEMO + timedelta(seconds=10))
-    assert down.sent == [] and statuses(early, "down")[("closure-2024-03-26", "announce")] == "retry"
+    assert (
+        down.sent == [] and statuses(early, "down")[("closure-2024-03-26", "announce")] == "retry"
+    )
     later = await run(ledger, [down], DEMO + timedelta(hours=1))
     assert statuses(later, "down")[("closure-2024-03-26", "announce")] == "sent"
     assert len(down.sent) == 2
 
 
-async def test_a_retry_sends_the_stored_text_even_if_the_template_changed(ledger: Ledger, project: Path) -> None:
+async def test_a_retry_sends_the_stored_text_even_if_the_template_changed(
+    ledger: Ledger, project: Path
+) -> None:
     down = Recording("down")
     down.failures = [RetryableError("503")] * 6
     await run(ledger, [down])
@@ -175,7 +184,9 @@ async def test_a_dry_run_claims_and_stores_nothing(ledger: Ledger) -> None:
 async def test_force_sends_again_with_a_new_sequence(ledger: Ledger) -> None:
     social = Recording("social")
     await run(ledger, [social])
-    push = Selection(frozenset({"closure-2024-03-26"}), frozenset({"social"}), push=True, force=True)
+    push = Selection(
+        frozenset({"closure-2024-03-26"}), frozenset({"social"}), push=True, force=True
+    )
     await run(ledger, [social], selection=push)
     closure_sends = [p for p in social.sent if "closure" in p["key"]]
     assert [p["key"].rsplit("/", 1)[-1] for p in closure_sends] == ["0", "1"]

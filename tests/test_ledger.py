@@ -6,8 +6,6 @@ import multiprocessing
 import os
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from broadcaster.ledger import Group, Ledger
 
 NOW = datetime(2024, 3, 20, 1, 0, tzinfo=UTC)
@@ -17,7 +15,9 @@ GROUP = Group("closure-2024-03-26", "announce", "email")
 def test_a_claimed_delivery_cannot_be_claimed_again(ledger: Ledger) -> None:
     first = ledger.claim(GROUP, ["a@x.example", "b@x.example"], None, NOW)
     assert set(first) == {"a@x.example", "b@x.example"}
-    assert ledger.claim(GROUP, ["a@x.example", "b@x.example", "c@x.example"], None, NOW).keys() == {"c@x.example"}
+    assert ledger.claim(GROUP, ["a@x.example", "b@x.example", "c@x.example"], None, NOW).keys() == {
+        "c@x.example"
+    }
 
 
 def test_sent_is_final(ledger: Ledger) -> None:
@@ -120,7 +120,12 @@ def test_key_value_store(ledger: Ledger) -> None:
     assert ledger.get_value("bluesky.session") == "b"
 
 
-def _race(url: str, targets: list[str], start: multiprocessing.synchronize.Event, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def _race(
+    url: str,
+    targets: list[str],
+    start: multiprocessing.synchronize.Event,
+    out: multiprocessing.Queue,
+) -> None:  # type: ignore[type-arg]
     ledger = Ledger(url)
     start.wait()
     won: list[str] = []
@@ -136,7 +141,9 @@ def test_processes_racing_for_the_same_deliveries_each_win_distinct_ones(ledger_
     targets = [f"r{i}@x.example" for i in range(40)]
     ctx = multiprocessing.get_context("spawn")
     start, out = ctx.Event(), ctx.Queue()
-    workers = [ctx.Process(target=_race, args=(ledger_url, targets, start, out)) for _ in range(processes)]
+    workers = [
+        ctx.Process(target=_race, args=(ledger_url, targets, start, out)) for _ in range(processes)
+    ]
     for w in workers:
         w.start()
     start.set()

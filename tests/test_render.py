@@ -14,13 +14,28 @@ from broadcaster.notices import ClosureNotice
 from broadcaster.render import Renderer, TemplateMissing
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED = (ROOT.parent / "shared" / "seed" / "clinic-page.txt")
-SITE = Site(name="Glow Aesthetics", url="https://www.glow-aesthetics.example", timezone="Asia/Singapore",
-            outlets=["Orchard", "Tampines"])
-CLOSURE = ClosureNotice("closure-2024-03-26", date(2024, 3, 26), date(2024, 3, 27), date(2024, 3, 28),
-                        "our annual team bonding event", ("Orchard", "Tampines"), True, 7, 1)
-SENTENCE = ("Our outlets will be closed from 26 Mar (Tue) to 27 Mar (Wed) for our annual team bonding event. "
-            "We will resume operations on 28 Mar (Thu).")
+SEED = ROOT.parent / "shared" / "seed" / "clinic-page.txt"
+SITE = Site(
+    name="Glow Aesthetics",
+    url="https://www.glow-aesthetics.example",
+    timezone="Asia/Singapore",
+    outlets=["Orchard", "Tampines"],
+)
+CLOSURE = ClosureNotice(
+    "closure-2024-03-26",
+    date(2024, 3, 26),
+    date(2024, 3, 27),
+    date(2024, 3, 28),
+    "our annual team bonding event",
+    ("Orchard", "Tampines"),
+    True,
+    7,
+    1,
+)
+SENTENCE = (
+    "Our outlets will be closed from 26 Mar (Tue) to 27 Mar (Wed) for our annual team bonding event. "
+    "We will resume operations on 28 Mar (Thu)."
+)
 
 
 @pytest.fixture
@@ -35,26 +50,43 @@ def test_default_closure_text_is_the_seed_sentence(renderer: Renderer) -> None:
 
 
 def test_one_outlet_and_one_day(renderer: Renderer) -> None:
-    single = replace(CLOSURE, end=date(2024, 3, 26), resume=date(2024, 3, 27), outlets=("Orchard",), all_outlets=False)
+    single = replace(
+        CLOSURE,
+        end=date(2024, 3, 26),
+        resume=date(2024, 3, 27),
+        outlets=("Orchard",),
+        all_outlets=False,
+    )
     assert renderer.render(single, "announce", "banner", ["text"])["text"] == (
         "Our Orchard outlet will be closed on 26 Mar (Tue) for our annual team bonding event. "
-        "We will resume operations on 27 Mar (Wed).")
+        "We will resume operations on 27 Mar (Wed)."
+    )
 
 
 def test_html_parts_escape_text_from_the_config(renderer: Renderer) -> None:
     hostile = replace(CLOSURE, reason='<script>alert(1)</script> & <img src=x onerror="alert(2)">')
     html = renderer.render(hostile, "banner", "banner", ["html"])["html"]
     assert "<script>" not in html and "<img" not in html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;img src=x onerror=&#34;alert(2)&#34;&gt;" in html
+    assert (
+        "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;img src=x onerror=&#34;alert(2)&#34;&gt;"
+        in html
+    )
     assert "<strong>26 Mar (Tue)</strong>" in html
 
 
 def test_channel_templates_override_the_defaults(tmp_path: Path) -> None:
     (tmp_path / "telegram").mkdir()
-    (tmp_path / "telegram" / "closure-remind.txt").write_text("Tomorrow we are closed: {{ reason }}.")
+    (tmp_path / "telegram" / "closure-remind.txt").write_text(
+        "Tomorrow we are closed: {{ reason }}."
+    )
     renderer = Renderer(SITE, tmp_path)
-    assert renderer.render(CLOSURE, "remind", "telegram", ["text"])["text"] == "Tomorrow we are closed: our annual team bonding event."
-    assert renderer.render(CLOSURE, "announce", "telegram", ["text"])["text"] == SENTENCE  # falls back to built-in
+    assert (
+        renderer.render(CLOSURE, "remind", "telegram", ["text"])["text"]
+        == "Tomorrow we are closed: our annual team bonding event."
+    )
+    assert (
+        renderer.render(CLOSURE, "announce", "telegram", ["text"])["text"] == SENTENCE
+    )  # falls back to built-in
 
 
 def test_a_misspelt_variable_is_an_error_not_a_hole(tmp_path: Path) -> None:
@@ -65,5 +97,5 @@ def test_a_misspelt_variable_is_an_error_not_a_hole(tmp_path: Path) -> None:
 
 
 def test_a_missing_part_names_the_files_tried(renderer: Renderer) -> None:
-    with pytest.raises(TemplateMissing, match="banner/closure-announce.subject.txt"):
+    with pytest.raises(TemplateMissing, match=r"banner/closure-announce\.subject\.txt"):
         renderer.render(CLOSURE, "announce", "banner", ["subject"])

@@ -11,13 +11,29 @@ from broadcaster.notices import ArticleNotice, ClosureNotice
 from broadcaster.schedule import due, moments
 
 SG = ZoneInfo("Asia/Singapore")
-CLOSURE = ClosureNotice("closure-2024-03-26", date(2024, 3, 26), date(2024, 3, 27), date(2024, 3, 28),
-                        "team event", ("Orchard", "Tampines"), True, 7, 1)
-ARTICLE = ArticleNotice("article-botox", "Botox", "https://g.example/botox", "https://g.example/botox",
-                        datetime(2024, 3, 20, 8, tzinfo=SG))
+CLOSURE = ClosureNotice(
+    "closure-2024-03-26",
+    date(2024, 3, 26),
+    date(2024, 3, 27),
+    date(2024, 3, 28),
+    "team event",
+    ("Orchard", "Tampines"),
+    True,
+    7,
+    1,
+)
+ARTICLE = ArticleNotice(
+    "article-botox",
+    "Botox",
+    "https://g.example/botox",
+    "https://g.example/botox",
+    datetime(2024, 3, 20, 8, tzinfo=SG),
+)
 
 
-def occasions(now: datetime, notice: ClosureNotice | ArticleNotice = CLOSURE, tz: ZoneInfo = SG) -> set[str]:
+def occasions(
+    now: datetime, notice: ClosureNotice | ArticleNotice = CLOSURE, tz: ZoneInfo = SG
+) -> set[str]:
     return {m.occasion for m in due(notice, now, tz, max_age_days=3)}
 
 
@@ -43,7 +59,9 @@ def test_the_same_instant_in_utc_gives_the_same_answer() -> None:
 
 
 def test_past_moments_are_stale_not_due() -> None:
-    timings = {m.occasion: m.timing(datetime(2024, 3, 26, 9, tzinfo=SG)) for m in moments(CLOSURE, SG, 3)}
+    timings = {
+        m.occasion: m.timing(datetime(2024, 3, 26, 9, tzinfo=SG)) for m in moments(CLOSURE, SG, 3)
+    }
     assert timings == {"announce": "stale", "remind": "stale", "banner": "due"}
 
 
@@ -58,7 +76,9 @@ def test_windows_follow_daylight_saving_time() -> None:
     london = ZoneInfo("Europe/London")  # clocks go forward on 31 Mar 2024
     from dataclasses import replace
 
-    closure = replace(CLOSURE, start=date(2024, 4, 2), end=date(2024, 4, 2), resume=date(2024, 4, 3))
+    closure = replace(
+        CLOSURE, start=date(2024, 4, 2), end=date(2024, 4, 2), resume=date(2024, 4, 3)
+    )
     announce = next(m for m in moments(closure, london, 3) if m.occasion == "announce")
     assert announce.opens == datetime(2024, 3, 26, 0, 0, tzinfo=london)
     assert announce.opens.utcoffset() == timedelta(0)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import http.server
 import itertools
-import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +25,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Error, Page, Route, sync_playwright
+
+from broadcaster.channels.banner import banner_script
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "broadcaster" / "assets" / "banner.js"
@@ -54,22 +55,10 @@ DEFAULT_BODY = """
 # --- building banner.js exactly as the Python side does (see the contract) --------
 
 
-def script_safe_json(data: Any) -> str:
-    """JSON that is safe to place inside a <script> element or a .js file."""
-    return (
-        json.dumps(data, ensure_ascii=False)
-        .replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
-
-
 def build_banner_js(data: Any) -> str:
-    template = TEMPLATE.read_text(encoding="utf-8")
-    assert template.count(PLACEHOLDER) == 1, f"{PLACEHOLDER!r} must appear exactly once"
-    return template.replace(PLACEHOLDER, script_safe_json(data))
+    """banner.js exactly as the banner channel writes it for ``data``."""
+    assert TEMPLATE.read_text(encoding="utf-8").count(PLACEHOLDER) == 1
+    return banner_script(data)
 
 
 def page_html(*, body: str = DEFAULT_BODY, script: str | None = None, copies: int = 1) -> str:

@@ -15,8 +15,10 @@ from broadcaster.errors import RetryableError
 
 SG = ZoneInfo("Asia/Singapore")
 ENTRY = {
-    "id": "closure-2024-03-26", "kind": "closure",
-    "start": "2024-03-19T00:00:00+08:00", "end": "2024-03-28T00:00:00+08:00",
+    "id": "closure-2024-03-26",
+    "kind": "closure",
+    "start": "2024-03-19T00:00:00+08:00",
+    "end": "2024-03-28T00:00:00+08:00",
     "text": "Closed </script><script>alert(1)</script>",
     "html": "<p>Closed &lt;script&gt;</p>",
 }

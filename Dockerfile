@@ -1,0 +1,21 @@
+# broadcaster: the scheduled worker (until it exists, one `broadcast run` pass) in a small image.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    BROADCAST_CONFIG=/app/config/broadcaster.yaml
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY broadcaster ./broadcaster
+RUN pip install '.[postgres]'
+COPY templates ./templates
+COPY config ./config
+
+# Run as an unprivileged user; the ledger (var/) and the banner files (site/) live in volumes.
+RUN useradd --create-home --uid 10001 broadcaster \
+    && mkdir -p /app/var /app/site \
+    && chown -R broadcaster:broadcaster /app/var /app/site
+USER broadcaster
+VOLUME ["/app/var", "/app/site"]
+
+CMD ["broadcast", "run"]

@@ -1,0 +1,5 @@
+"""``python -m broadcaster`` is the ``broadcast`` command."""
+
+from broadcaster.cli import main
+
+main()
