@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import httpx
 
-from broadcaster.channels import build_channels, known_channels
+from broadcaster.channels import Deps, build_channels, known_channels
 from broadcaster.channels.banner import BannerChannel
 from broadcaster.channels.base import Channel, Outgoing, Receipt, Skipped, Target
 from broadcaster.config import Loaded, Secrets
@@ -100,7 +100,7 @@ class Dispatcher:
         self.http = http
         self.retry = retry or RetryPolicy.from_env()
         self.renderer = Renderer(self.config.site, self.config.templates)
-        self.channels = build_channels(self.config, secrets, http)
+        self.channels = build_channels(Deps(self.config, secrets, http, ledger))
 
     async def run(
         self, now: datetime, selection: Selection = Selection(), *, dry_run: bool = False
@@ -321,7 +321,11 @@ class Dispatcher:
                 await asyncio.sleep(max(waits))
 
     async def _publish(
-        self, channel: BannerChannel, mine: list[tuple[Moment, Timing]], now: datetime, dry_run: bool
+        self,
+        channel: BannerChannel,
+        mine: list[tuple[Moment, Timing]],
+        now: datetime,
+        dry_run: bool,
     ) -> list[Row]:
         """The banner shows every notice whose banner window is open; record first appearances."""
         rows, entries, claims = [], [], []

@@ -8,18 +8,30 @@ as skipped, never failed, and starts delivering as soon as its secret appears.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from broadcaster.channels.banner import BannerChannel
-from broadcaster.channels.base import Channel, Skipped
+from broadcaster.channels.base import Channel, Skipped, Store
 from broadcaster.config import Config, Secrets
 
-Factory = Callable[[Any, Config, Secrets, httpx.AsyncClient], Channel | Skipped]
+
+@dataclass(frozen=True)
+class Deps:
+    """What a channel factory may use besides its own config section."""
+
+    config: Config
+    secrets: Secrets
+    http: httpx.AsyncClient
+    store: Store
 
 
-def _banner(section: Any, config: Config, secrets: Secrets, http: httpx.AsyncClient) -> Channel:
+Factory = Callable[[Any, Deps], Channel | Skipped]
+
+
+def _banner(section: Any, deps: Deps) -> Channel:
     return BannerChannel(section.output_dir)
 
 
@@ -28,15 +40,13 @@ FACTORIES: dict[str, Factory] = {
 }
 
 
-def build_channels(
-    config: Config, secrets: Secrets, http: httpx.AsyncClient
-) -> list[Channel | Skipped]:
+def build_channels(deps: Deps) -> list[Channel | Skipped]:
     """Every channel with a config section, in the order of FACTORIES."""
     result: list[Channel | Skipped] = []
     for name, factory in FACTORIES.items():
-        section = getattr(config.channels, name, None)
+        section = getattr(deps.config.channels, name, None)
         if section is not None:
-            result.append(factory(section, config, secrets, http))
+            result.append(factory(section, deps))
     return result
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 import regex
 
@@ -21,6 +21,14 @@ from broadcaster.render import Message
 Receipt = dict[str, Any]
 Unit = Literal["chars", "graphemes", "utf16", "bytes"]
 URL_PATTERN = regex.compile(r"https?://[^\s<>\"]+")
+
+
+class Store(Protocol):
+    """Small persistent values a channel may keep (a login session), backed by the ledger DB."""
+
+    def get_value(self, key: str) -> str | None: ...
+
+    def set_value(self, key: str, value: str) -> None: ...
 
 
 @dataclass(frozen=True)
