@@ -21,6 +21,10 @@ class Redactor(logging.Filter):
         super().__init__()
         self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
 
+    def add(self, secrets: Iterable[str]) -> None:
+        """Redact these too (a channel registers its credentials when it is built)."""
+        self.secrets = sorted({*self.secrets, *(s for s in secrets if s)}, key=len, reverse=True)
+
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "***")
@@ -33,6 +37,25 @@ class Redactor(logging.Filter):
             record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         return True
+
+
+#: Loggers of the libraries that see request URLs and headers (httpx logs every request URL
+#: at INFO, httpcore traces at DEBUG). Their records are redacted where they are created.
+LIBRARY_LOGGERS = ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2")
+#: Shorter values are no real credential (tokens and app passwords are 19+ characters), and
+#: redacting them process-wide would garble every log line that contains them.
+MIN_SECRET_LENGTH = 8
+_AT_SOURCE = Redactor(())
+
+
+def redact_at_source(secrets: Iterable[str]) -> None:
+    """Filter ``secrets`` out of the HTTP libraries' own log records, whatever handler (the
+    CLI's, pytest's caplog, a host application's) ends up writing them."""
+    _AT_SOURCE.add(s for s in secrets if len(s) >= MIN_SECRET_LENGTH)
+    for name in LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        if _AT_SOURCE not in logger.filters:
+            logger.addFilter(_AT_SOURCE)
 
 
 class JsonFormatter(logging.Formatter):

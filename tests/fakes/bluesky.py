@@ -16,15 +16,16 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .base import FakeService, Handler
+from .base import FakeService, Fault, Handler
 from .bluesky_post import POST, InvalidRecord, validate_post
+from .server import DropConnection, pause
 
 TID_CHARS = "234567abcdefghijklmnopqrstuvwxyz"
 SERVER_ERRORS = {
@@ -121,11 +122,18 @@ class FakeBluesky(FakeService):
         return [
             route("com.atproto.server.createSession", self._create_session),
             route("com.atproto.server.refreshSession", self._refresh_session),
+            route("com.atproto.server.getSession", self._get_session, "GET"),
             route("com.atproto.repo.createRecord", self._create_record),
             route("com.atproto.repo.getRecord", self._get_record, "GET"),
             route("com.atproto.repo.uploadBlob", self._upload_blob),
             Route("/xrpc/{nsid}", self.endpoint(self._not_implemented), methods=["GET", "POST"]),
         ]
+
+    def fail_after_create(
+        self, times: int | None = 1, then: Literal["drop", "delay"] = "drop", seconds: float = 5.0
+    ) -> None:
+        """Store the post, then lose the reply (drop) or answer after `seconds` (delay)."""
+        self.faults.append(Fault("after_create", times, None, then=then, seconds=seconds))
 
     def expire_access_tokens(self) -> None:
         """Every access token issued so far now answers 400 ExpiredToken."""
@@ -216,6 +224,11 @@ class FakeBluesky(FakeService):
         if token in self.expired_tokens or self.clock() >= exp:
             raise XrpcError(400, "ExpiredToken", "Token has expired")
 
+    async def _get_session(self, request: Request) -> Response:
+        """The session behind an access token, as a client checks it without posting."""
+        self._authorize(request)
+        return JSONResponse({"handle": self.handle, "did": self.did, "active": True})
+
     async def _refresh_session(self, request: Request) -> Response:
         """Rotate: the refresh token used is revoked and a new pair is returned."""
         token = self._bearer(request)
@@ -270,9 +283,15 @@ class FakeBluesky(FakeService):
         rkey = str(body.get("rkey") or self.next_tid())
         if self.find_post(rkey) is not None:  # the real error for a duplicate rkey is unverified
             raise XrpcError(400, "InvalidRequest", "Record already exists")
-        return JSONResponse(
+        response = JSONResponse(
             self._store(rkey, body["record"], mismatches), headers=self.write_limit.headers()
         )
+        for fault in self.take_faults(request.url.path, frozenset({"after_create"}))[:1]:
+            self.consume(fault)
+            if fault.then == "drop":
+                return DropConnection()
+            await pause(request, fault.seconds)
+        return response
 
     def _store(self, rkey: str, record: dict[str, Any], mismatches: list[str]) -> dict[str, Any]:
         uri = f"at://{self.did}/{POST}/{rkey}"

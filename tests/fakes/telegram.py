@@ -79,6 +79,7 @@ class FakeTelegram(FakeService):
         self.sent: list[dict[str, Any]] = []
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.migrated: dict[str, int] = {}
+        self.unfetchable_photos: set[str] = set()  # photo URLs Telegram cannot download
         self.next_message_id = 1
         self.clock: Callable[[], float] = time.time
         self.app = Starlette(
@@ -142,6 +143,7 @@ class FakeTelegram(FakeService):
             return ApiError(401, "Unauthorized").response()
         handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "getme": self._get_me,
+            "getchat": self._get_chat,
             "sendmessage": self._send_message,
             "sendphoto": self._send_photo,
             "editmessagetext": self._edit_text,
@@ -163,6 +165,11 @@ class FakeTelegram(FakeService):
             "first_name": "Broadcaster",
             "username": "broadcaster_bot",
         }
+
+    def _get_chat(self, params: dict[str, Any]) -> dict[str, Any]:
+        """getChat: the ChatFullInfo of a chat the bot is in (abridged)."""
+        chat = self._chat(params.get("chat_id"))
+        return chat.json() | {"accent_color_id": 0, "max_reaction_count": 11}
 
     def _chat(self, chat_id: Any) -> Chat:
         """Resolve chat_id as Telegram does: migrated groups first, then id or @username."""
@@ -265,6 +272,8 @@ class FakeTelegram(FakeService):
         chat = self._chat(params.get("chat_id"))
         if not params.get("photo"):
             raise ApiError(400, "Bad Request: there is no photo in the request")
+        if isinstance(params["photo"], str) and params["photo"] in self.unfetchable_photos:
+            raise ApiError(400, "Bad Request: failed to get HTTP URL content")
         caption = self._checked_caption(params)
         n = self.next_message_id
         sizes = [

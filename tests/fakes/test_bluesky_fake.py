@@ -361,3 +361,22 @@ def test_drop_and_delay(bsky: Bsky) -> None:
 def test_unknown_xrpc_method(bsky: Bsky) -> None:
     response = bsky.client.get("/xrpc/app.bsky.feed.getTimeline")
     assert response.status_code == 501 and response.json()["error"] == "MethodNotImplemented"
+
+
+def test_get_session_checks_the_access_token(bsky: Bsky) -> None:
+    token = session(bsky)["accessJwt"]
+    url = "/xrpc/com.atproto.server.getSession"
+    body = bsky.client.get(url, headers=bearer(token)).json()
+    assert body == {"handle": bsky.fake.handle, "did": bsky.fake.did, "active": True}
+    bsky.fake.expire_access_tokens()
+    expired = bsky.client.get(url, headers=bearer(token))
+    assert expired.status_code == 400 and expired.json()["error"] == "ExpiredToken"
+
+
+def test_fail_after_create_stores_the_post_but_loses_the_reply(bsky: Bsky) -> None:
+    token = session(bsky)["accessJwt"]
+    bsky.fake.fail_after_create(then="drop")
+    with pytest.raises(httpx.RemoteProtocolError):
+        create(bsky, token, rkey="3kbbbbbbbbbbb")
+    assert [p["rkey"] for p in bsky.fake.posts] == ["3kbbbbbbbbbbb"]
+    assert invalid(create(bsky, token, rkey="3kbbbbbbbbbbb")) == "Record already exists"

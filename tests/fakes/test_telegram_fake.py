@@ -285,3 +285,17 @@ def test_drop_connection_is_a_transport_error_and_nothing_is_sent(tg: Tg) -> Non
         call(tg, "sendMessage", chat_id=CHANNEL, text="x")
     assert tg.fake.sent == [] and call(tg, "getMe").status_code == 200
     assert len(tg.fake.requests) == 2
+
+
+def test_get_chat_describes_a_known_chat(tg: Tg) -> None:
+    chat = call(tg, "getChat", chat_id=CHANNEL).json()["result"]
+    assert chat["id"] == -1001234567890 and chat["type"] == "channel"
+    assert chat["title"] == "Glow Aesthetics" and chat["username"] == "glowaesthetics"
+    assert error(call(tg, "getChat", chat_id="@nobody")) == (400, "Bad Request: chat not found")
+
+
+def test_a_photo_url_telegram_cannot_fetch(tg: Tg) -> None:
+    tg.fake.unfetchable_photos.add("https://example.org/gone.jpg")
+    refused = call(tg, "sendPhoto", chat_id=CHANNEL, photo="https://example.org/gone.jpg")
+    assert error(refused) == (400, "Bad Request: failed to get HTTP URL content")
+    assert tg.fake.sent == []

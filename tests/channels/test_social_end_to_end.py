@@ -1,0 +1,180 @@
+"""Telegram, Mastodon and Bluesky configured against their fakes, driven through `broadcast`.
+
+The README's promise for the social channels: the closure and the article go out once on
+each; a second run posts nothing; an outage of one platform delays only that platform.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from broadcaster.cli import app
+from tests.fakes.bluesky import FakeBluesky
+from tests.fakes.conftest import running
+from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.support import Fakes, configure
+from tests.fakes.telegram import FakeTelegram
+
+DEMO_NOW = "2024-03-20T09:00:00+08:00"
+LATER = "2024-03-20T09:10:00+08:00"  # after the first next-attempt time (1 minute)
+CLOSURE_START = "Our outlets will be closed from 26 Mar (Tue) to 27 Mar (Wed)"
+
+
+@pytest.fixture
+def fakes(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fakes]:
+    with (
+        running(FakeTelegram()) as tg,
+        running(FakeMastodon()) as masto,
+        running(FakeBluesky()) as bsky,
+    ):
+        found = Fakes(tg, masto, bsky)
+        configure(project, found)
+        for name, value in found.secrets().items():
+            monkeypatch.setenv(name, value)
+        yield found
+
+
+def broadcast(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def history() -> list[dict[str, object]]:
+    code, output = broadcast("history", "--json")
+    assert code == 0, output
+    return [json.loads(line) for line in output.splitlines()]
+
+
+def test_a_run_posts_the_closure_and_the_article_once_on_each(fakes: Fakes) -> None:
+    code, output = broadcast("run", "--now", DEMO_NOW)
+    assert code == 0, output
+    assert fakes.counts() == (2, 2, 2)
+    tg_closure, tg_article = fakes.tg.fake.sent
+    assert tg_closure["method"] == "sendMessage" and tg_closure["parse_mode"] == "HTML"
+    assert tg_closure["text"].startswith(
+        CLOSURE_START.replace("26 Mar (Tue)", "<b>26 Mar (Tue)</b>")[:42]
+    )
+    assert tg_article["method"] == "sendPhoto"  # the feed's article has an image
+    assert tg_article["caption"].startswith("<b>New on our blog: Can Botox Treat Depression?")
+    statuses = [s["params"]["status"] for s in fakes.masto.fake.statuses]
+    assert statuses[0].startswith(CLOSURE_START) and statuses[1].startswith("New on our blog")
+    article = fakes.bsky.fake.posts[1]["record"]
+    assert article["langs"] == ["en"] and article["embed"]["external"]["uri"].startswith("https://")
+    assert len(article["facets"]) == 1 and fakes.bsky.fake.facet_mismatches == []
+
+    code, output = broadcast("run", "--now", DEMO_NOW)
+    assert code == 0, output
+    assert fakes.counts() == (2, 2, 2)
+    assert fakes.bsky.fake.login_count == 1  # the second run reused the stored session
+    sent = [(r["channel"], r["state"]) for r in history() if r["channel"] != "email"]
+    assert sorted(sent) == sorted(
+        [(ch, "sent") for ch in ("telegram", "mastodon", "bluesky") for _ in range(2)]
+        + [("banner", "sent")]
+    )
+
+
+def test_an_outage_delays_only_that_platform_until_the_next_run(fakes: Fakes) -> None:
+    fakes.tg.fake.fail_with_5xx(502, times=None)
+    code, output = broadcast("run", "--now", DEMO_NOW)
+    assert code == 1  # something is left to retry
+    assert fakes.counts() == (0, 2, 2)
+    assert "HTTP 502 Bad Gateway" in output
+    waiting = [r for r in history() if r["channel"] == "telegram"]
+    assert {r["state"] for r in waiting} == {"retry"}
+    assert all(r["next_attempt_at"] and "Bad Gateway" in str(r["error"]) for r in waiting)
+
+    fakes.tg.fake.clear_faults()
+    code, output = broadcast("run", "--now", LATER)
+    assert code == 0, output
+    assert fakes.counts() == (2, 2, 2)
+    assert {r["state"] for r in history() if r["channel"] == "telegram"} == {"sent"}
+
+
+def test_a_lost_mastodon_reply_does_not_post_twice(fakes: Fakes) -> None:
+    fakes.masto.fake.fail_after_create(then="drop")
+    code, output = broadcast("run", "--now", DEMO_NOW)
+    assert code == 0, output  # retried within the run with the same Idempotency-Key
+    assert len(fakes.masto.fake.statuses) == 2
+    keys = [s["idempotency_key"] for s in fakes.masto.fake.statuses]
+    assert len(set(keys)) == 2
+
+
+def test_a_rate_limited_platform_is_retried_within_the_run(fakes: Fakes) -> None:
+    fakes.tg.fake.fail_with_429(retry_after=3, times=1)
+    fakes.bsky.fake.fail_with_429(retry_after=3, times=1, on="createRecord")
+    code, output = broadcast("run", "--now", DEMO_NOW)
+    assert code == 0, output
+    assert fakes.counts() == (2, 2, 2)
+
+
+def test_channels_check_verifies_every_credential_without_posting(
+    fakes: Fakes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, output = broadcast("channels", "check")
+    assert code == 0, output
+    assert "bot @broadcaster_bot can see channel 'Glow Aesthetics'" in output
+    assert "token of @glowaesthetics" in output and "logged in as glowaesthetics" in output
+    assert fakes.counts() == (0, 0, 0)
+    monkeypatch.setenv("BROADCAST_MASTODON_TOKEN", "expired")
+    code, output = broadcast("channels", "check")
+    assert code == 1 and "The access token is invalid" in output
+
+
+def test_plan_shows_each_message_against_its_platforms_limit(fakes: Fakes) -> None:
+    code, output = broadcast("plan", "--now", DEMO_NOW)
+    assert code == 0, output
+    assert "/4096" in output and "/500" in output and "/300" in output
+    assert fakes.counts() == (0, 0, 0)
+
+
+def test_without_secrets_the_social_channels_are_skipped(
+    fakes: Fakes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in fakes.secrets():
+        monkeypatch.delenv(name)
+    code, output = broadcast("run", "--now", DEMO_NOW)
+    assert code == 0, output
+    assert "BROADCAST_TELEGRAM_TOKEN is not set" in output
+    assert fakes.counts() == (0, 0, 0)
+
+
+def test_a_moved_closure_is_corrected_by_editing_where_the_platform_can(
+    fakes: Fakes, project: Path
+) -> None:
+    config = project / "config/broadcaster.yaml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("database:", "lifecycle:\n  corrections: edit\ndatabase:", 1))
+    code, output = broadcast("run", "--now", DEMO_NOW)
+    assert code == 0, output
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("end: 2024-03-27", "end: 2024-03-28", 1))
+    code, output = broadcast("run", "--now", "2024-03-21T09:00:00+08:00")
+    assert code == 0, output
+    assert [s["method"] for s in fakes.tg.fake.sent][-1] == "editMessageText"
+    assert "28 Mar" in fakes.tg.fake.messages[(-1001234567890, 1)]["text"]
+    assert len(fakes.masto.fake.statuses) == 2 and fakes.masto.fake.statuses[0].get("edits")
+    assert len(fakes.bsky.fake.posts) == 3  # Bluesky cannot edit: a correction is a new post
+    assert fakes.bsky.fake.posts[-1]["record"]["text"].startswith("Update:")
+
+
+def test_validate_warns_about_a_message_too_long_for_a_platform(
+    fakes: Fakes, project: Path
+) -> None:
+    config = project / "config/broadcaster.yaml"
+    text = config.read_text(encoding="utf-8")
+    long = "How relaxing the frown muscles may lift mood. " * 7  # ~320 characters
+    config.write_text(text.replace("How relaxing the frown muscles may lift mood.", long, 1))
+    code, output = broadcast("validate", "--now", DEMO_NOW)
+    assert code == 0, output
+    assert "article-botox-depression publish on bluesky:" in output
+    assert "> limit 300, will be shortened" in output
+    assert "on mastodon" not in output and "on telegram" not in output  # 500 and 4096 fit
+    code, output = broadcast("run", "--now", DEMO_NOW)
+    assert code == 0, output
+    posted = fakes.bsky.fake.posts[-1]["record"]["text"]
+    assert posted.endswith("…\n\nhttps://www.glow-aesthetics.example/blog/botox-depression/")

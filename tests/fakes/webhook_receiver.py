@@ -1,0 +1,106 @@
+"""A subscriber's webhook endpoint: records every POST, checks broadcaster's signature.
+
+Served with tests.fakes.server.serve, on any path. It behaves like a careful receiver written
+from the webhook channel's documentation: it refuses a request whose
+``X-Broadcaster-Signature`` does not verify (401), and it answers a repeated
+``Idempotency-Key`` with 200 without storing the document again. Tests can make chosen paths
+answer other statuses (410 gone, 429 with Retry-After, 5xx) and use the base fault switches.
+With ``require_signature=False`` it is a plain JSON or form receiver (for Apprise's
+``json://`` and ``form://`` URLs).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from broadcaster.channels.webhook import SignatureError, verify_signature
+
+from .base import FakeService
+
+SECRET = "whsec_test_0123456789abcdefghijklmnop"
+
+
+@dataclass
+class Delivery:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    document: dict[str, Any] = field(default_factory=dict)
+    duplicate: bool = False
+
+
+class WebhookReceiver(FakeService):
+    def __init__(self, secret: str = SECRET, *, require_signature: bool = True) -> None:
+        super().__init__()
+        self.secret = secret
+        self.require_signature = require_signature
+        self.tolerance = 300.0
+        self.clock: Callable[[], float] = time.time
+        self.deliveries: list[Delivery] = []  # accepted, including acknowledged duplicates
+        self.refused: list[tuple[str, str]] = []  # (path, why)
+        self.statuses: dict[str, list[tuple[int, dict[str, str]]]] = {}
+        self.keys: set[str] = set()
+        self.app = Starlette(
+            routes=[Route("/{path:path}", self.endpoint(self._receive), methods=["POST"])]
+        )
+
+    def answer(self, path: str, status: int, times: int = 1, **headers: str) -> None:
+        """The next ``times`` POSTs to ``path`` get ``status`` (before any checking)."""
+        self.statuses.setdefault(path, []).extend([(status, headers)] * times)
+
+    def documents(self, path: str | None = None) -> list[dict[str, Any]]:
+        """The distinct documents stored (duplicates by Idempotency-Key left out)."""
+        return [
+            d.document
+            for d in self.deliveries
+            if not d.duplicate and (path is None or d.path == path)
+        ]
+
+    def too_many_requests(self, retry_after: int) -> Response:
+        return JSONResponse({"error": "slow down"}, 429, {"Retry-After": str(retry_after)})
+
+    def server_error(self, status: int) -> Response:
+        return Response("upstream unavailable", status)
+
+    async def _receive(self, request: Request) -> Response:
+        path = "/" + request.path_params["path"]
+        queued = self.statuses.get(path)
+        if queued:
+            status, headers = queued.pop(0)
+            return JSONResponse({"status": status}, status, headers)
+        body = await request.body()
+        headers = dict(request.headers)
+        if self.require_signature:
+            try:
+                signature = headers.get("x-broadcaster-signature")
+                verify_signature(body, signature, self.secret, self.tolerance, now=self.clock())
+            except SignatureError as exc:
+                self.refused.append((path, str(exc)))
+                return JSONResponse({"error": str(exc)}, 401)
+        key = headers.get("idempotency-key")
+        delivery = Delivery(path, headers, body, _parse(body, headers), key in self.keys)
+        if key:
+            self.keys.add(key)
+        self.deliveries.append(delivery)
+        return JSONResponse({"ok": True, "duplicate": delivery.duplicate})
+
+
+def _parse(body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+    kind = headers.get("content-type", "")
+    if kind.startswith("application/x-www-form-urlencoded"):
+        return dict(parse_qsl(body.decode()))
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
