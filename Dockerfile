@@ -1,4 +1,4 @@
-# broadcaster: the scheduled worker (until it exists, one `broadcast run` pass) in a small image.
+# broadcaster: the scheduled worker (`broadcast worker`) in a small image.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
@@ -18,4 +18,5 @@ RUN useradd --create-home --uid 10001 broadcaster \
 USER broadcaster
 VOLUME ["/app/var", "/app/site"]
 
-CMD ["broadcast", "run"]
+# The daily pass and the feed poll; `docker stop` (SIGTERM) lets the pass in hand finish.
+CMD ["broadcast", "worker"]

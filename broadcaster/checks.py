@@ -2,17 +2,25 @@
 
 ``load`` refuses the config on any ``error``; ``broadcast validate`` also shows ``warning``s
 (things that are allowed but probably not meant, such as the same closure entered twice).
+
+Errors are what would send something false to every customer (a weekday that does not match
+its date, a closure that ends before it starts); warnings are what is allowed but probably
+not meant (a closure entered twice, two closures covering the same outlet on the same day,
+an announcement date already past). Checks that depend on the time (``--now``) run only
+when ``broadcast validate`` passes ``now``: a config that was valid yesterday stays loadable.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from broadcaster.errors import ConfigProblem
 
 if TYPE_CHECKING:
-    from broadcaster.config import Loaded
+    from broadcaster.config import Closure, Loaded
 
 
 @dataclass(frozen=True)
@@ -30,12 +38,16 @@ class Finding:
         return str(self.as_config_problem())
 
 
-def config_problems(loaded: Loaded) -> list[Finding]:
-    """Every semantic finding about the closures, errors first."""
+def config_problems(loaded: Loaded, now: datetime | None = None) -> list[Finding]:
+    """Every semantic finding about the closures, errors first; ``now`` adds the timing ones."""
     findings: list[Finding] = []
     for index, _closure in enumerate(loaded.config.closures):
         findings.extend(_closure_findings(loaded, index))
+        findings.extend(_weekday_findings(loaded, index))
+        if now is not None:
+            findings.extend(_timing_findings(loaded, index, now))
     findings.extend(_duplicate_closures(loaded))
+    findings.extend(_overlapping_closures(loaded))
     return sorted(findings, key=lambda f: f.severity != "error")
 
 
@@ -106,3 +118,195 @@ def _duplicate_closures(loaded: Loaded) -> list[Finding]:
         else:
             seen[key] = index
     return found
+
+
+# -- weekdays written next to dates ("26 Mar (Tue)") ------------------------------------------
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_WD = r"(?P<wd>mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:r(?:s(?:day)?)?)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?)\.?"
+_MON = r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+_DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
+_YEAR = r"(?:,?\s+(?P<year>\d{4}))?"
+_RANGE_TO = r"\s*(?:-|–|—|to|until|till|and|&)\s*"
+#: "26 Mar (Tue)", "26 March 2024 (Tuesday)", "26 Mar, Tue" / "Tuesday 26 March", "Tue, 26th of
+#: Mar 2024" / "Tuesday, March 26" / the "Tue 26" of "Tue 26 to Wed 27 Mar" (month from the end)
+_DATE_WITH_WEEKDAY = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        rf"\b{_DAY}\s+{_MON}{_YEAR}\s*(?:\(\s*{_WD}\s*\)|,\s*{_WD}\b)".replace(
+            "(?P<wd>", "(?P<wd2>", 1
+        ),
+        rf"\b{_WD},?\s+(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MON}\b{_YEAR}",
+        rf"\b{_WD},?\s+{_MON}\s+{_DAY}\b{_YEAR}",
+        rf"\b{_WD},?\s+{_DAY}(?={_RANGE_TO}(?:{_WD.replace('(?P<wd>', '(?:')},?\s+)?"
+        rf"(?P<day2>[0-3]?\d)(?:st|nd|rd|th)?\s+{_MON}\b{_YEAR})",
+    )
+]
+
+
+def _weekday_findings(loaded: Loaded, index: int) -> list[Finding]:
+    """A weekday next to a date must be that date's weekday (year inferred from the closure)."""
+    closure = loaded.config.closures[index]
+    found = []
+    for field in ("message", "reason"):
+        text = getattr(closure, field) or ""
+        for written, problem in _wrong_weekdays(text, closure):
+            found.append(
+                _finding(loaded, "error", ("closures", index, field), f'"{written}": {problem}')
+            )
+    return found
+
+
+def _wrong_weekdays(text: str, closure: Closure) -> list[tuple[str, str]]:
+    """(the text as written, what is wrong with it) for each date whose weekday is wrong."""
+    wrong: list[tuple[int, str, str]] = []
+    taken: list[tuple[int, int]] = []
+    for pattern in _DATE_WITH_WEEKDAY:
+        for match in pattern.finditer(text):
+            if any(match.start() < end and start < match.end() for start, end in taken):
+                continue
+            if match.groupdict().get("day2") and int(match["day"]) > int(match["day2"]):
+                continue  # "Sat 30 to Mon 1 Apr": the first day is in another month
+            taken.append(match.span())
+            weekday = _WEEKDAYS.index((match["wd"] or match["wd2"])[:3].lower())
+            month = _MONTHS.index(match["mon"][:3].lower()) + 1
+            day = _date_near(int(match["day"]), month, match["year"], closure.start)
+            label = f"{int(match['day'])} {match['mon'][:3].title()}" + (
+                f" {match['year']}" if match["year"] else ""
+            )
+            if day is None:
+                wrong.append((match.start(), match[0], f"{label} is not a date"))
+            elif day.weekday() != weekday:
+                wrong.append((match.start(), match[0], f"{_day(day)} is a {day:%A}"))
+    return [(written, problem) for _at, written, problem in sorted(wrong)]
+
+
+def _date_near(day: int, month: int, year: str | None, anchor: date) -> date | None:
+    """The date as written; without a year, the one nearest the closure (Dec/Jan works)."""
+    years = [int(year)] if year else [anchor.year - 1, anchor.year, anchor.year + 1]
+    candidates = []
+    for candidate in years:
+        try:
+            candidates.append(date(candidate, month, day))
+        except ValueError:
+            continue
+    return min(candidates, key=lambda d: abs(d - anchor), default=None)
+
+
+def _day(value: date) -> str:
+    return f"{value.day} {value:%b} {value.year}"
+
+
+def _days(count: int) -> str:
+    return f"{count} day{'s' if count != 1 else ''}"
+
+
+def _notice(left: timedelta) -> str:
+    return "1 day's" if left.days == 1 else f"{left.days} days'"
+
+
+# -- timing relative to --now ------------------------------------------------------------------
+
+
+def _timing_findings(loaded: Loaded, index: int, now: datetime) -> list[Finding]:
+    """Warn about a closure whose announcement date (or start, or end) is already past."""
+    closure = loaded.config.closures[index]
+    today = now.astimezone(loaded.config.site.tz).date()
+    resume = closure.resume or closure.last_day + timedelta(days=1)
+    announce = closure.start - timedelta(days=closure.announce_days_before)
+    at: tuple[str | int, ...] = ("closures", index, "start")
+    if today > resume:
+        message = (
+            f"over: it reopened on {_day(resume)} (today is {_day(today)}); nothing more is "
+            "sent for it, so it can be removed"
+        )
+    elif today == resume:
+        return []  # the day it reopens: nothing to warn about
+    elif today >= closure.start:
+        message = (
+            f"already started on {_day(closure.start)} (today is {_day(today)}): if it was not "
+            f"announced yet, it never will be; the banner shows it until it reopens on "
+            f"{_day(resume)}"
+        )
+    elif today > announce:
+        message = (
+            f"announced from {_day(announce)} ({_days(closure.announce_days_before)} before), "
+            f"which is past (today is {_day(today)}): if it was not announced yet, it goes "
+            f"out on the next run, with {_notice(closure.start - today)} notice"
+        )
+    else:
+        return []
+    return [_finding(loaded, "warning", at, message)]
+
+
+# -- closures that cover the same outlet on the same day ---------------------------------------
+
+
+def _overlapping_closures(loaded: Loaded) -> list[Finding]:
+    """Two closures sharing an outlet and a day, or one reopening on a day the other closes.
+
+    Warnings, not errors: a company-wide closure and an outlet's own closure may overlap on
+    purpose, each notice is still true about its own days, and an error would hold back every
+    other notice (and the articles) until someone edits the file.
+    """
+    closures = loaded.config.closures
+    found = []
+    for j, later in enumerate(closures):
+        for i, earlier in enumerate(closures[:j]):
+            shared = _shared_outlets(loaded, earlier, later)
+            if shared is None or _same_closure(loaded, earlier, later):
+                continue
+            first, last = max(earlier.start, later.start), min(earlier.last_day, later.last_day)
+            if first <= last:
+                days = _day(first) if first == last else f"{_day(first)} to {_day(last)}"
+                found.append(
+                    _finding(
+                        loaded,
+                        "warning",
+                        ("closures", j),
+                        f"overlaps closures[{i}]{_for(shared)} on {days}: customers get two "
+                        "notices for the same days (merge them, or fix the dates)",
+                    )
+                )
+        for i, other in enumerate(closures):
+            shared = _shared_outlets(loaded, later, other) if i != j else None
+            resume = later.resume or later.last_day + timedelta(days=1)
+            if shared is not None and other.start <= resume <= other.last_day:
+                found.append(
+                    _finding(
+                        loaded,
+                        "warning",
+                        ("closures", j, "resume"),
+                        f"the reopening on {_day(resume)} falls inside closures[{i}]"
+                        + (f" ({_names(shared)} closed that day)" if shared else ""),
+                    )
+                )
+    return found
+
+
+def _shared_outlets(loaded: Loaded, a: Closure, b: Closure) -> list[str] | None:
+    """The outlets both close, in site order; [] for a site without outlets; None: none."""
+    site = loaded.config.site.outlets
+    mine, theirs = set(a.outlets or site), set(b.outlets or site)
+    if not site:
+        return []
+    shared = [o for o in site if o in mine and o in theirs]
+    return shared or None
+
+
+def _same_closure(loaded: Loaded, a: Closure, b: Closure) -> bool:
+    site = loaded.config.site.outlets
+    return (a.start, a.last_day, sorted(a.outlets or site)) == (
+        b.start,
+        b.last_day,
+        sorted(b.outlets or site),
+    )
+
+
+def _for(outlets: list[str]) -> str:
+    return f" for {_names(outlets)}" if outlets else ""
+
+
+def _names(outlets: list[str]) -> str:
+    return outlets[0] if len(outlets) == 1 else ", ".join(outlets[:-1]) + " and " + outlets[-1]
