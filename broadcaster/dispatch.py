@@ -1,76 +1,39 @@
 """One pass: every notice that is due goes out once on every channel that takes it.
 
-The flow, in order: gather notices -> find the moments due now -> render each message once
-(stored in the ledger) -> claim deliveries -> send -> record. Channels run concurrently and
-a failing channel only ever affects its own rows in the report.
+The flow, in order: gather notices -> reconcile them with what was announced before (moved or
+removed closures) -> the jobs due now, per channel -> render each message once (stored in the
+ledger) -> claim, send, record (:mod:`broadcaster.send`). Channels run concurrently, and a
+failing channel only ever affects its own rows in the report.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime
-from itertools import islice
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
+from broadcaster import lifecycle
+from broadcaster.breaker import STORM_LIMIT, Breaker
 from broadcaster.channels import Deps, build_channels, known_channels
-from broadcaster.channels.banner import BannerChannel
-from broadcaster.channels.base import Channel, Outgoing, Receipt, Skipped, Target
+from broadcaster.channels.base import Channel, Publisher, Skipped
 from broadcaster.config import Loaded, Secrets
-from broadcaster.errors import AlreadyDelivered, DeliveryError, RetryableError
-from broadcaster.ledger import Claim, Group, Ledger
+from broadcaster.errors import DeliveryError
+from broadcaster.ledger import Group, Ledger
 from broadcaster.length import fit
-from broadcaster.notices import ArticleNotice, Notice, Notices
+from broadcaster.notices import ClosureNotice, Notice
 from broadcaster.render import Message, Renderer
+from broadcaster.report import Report, Row, settled
 from broadcaster.retry import RetryPolicy
-from broadcaster.schedule import PRIMARY, Moment, Timing, moments
-from broadcaster.sources import FeedProblem, gather_notices
+from broadcaster.schedule import PRIMARY, Moment, Timing, midnight, moments
+from broadcaster.send import Parcel, Sender
+from broadcaster.sources import gather_notices
 
-Status = Literal[
-    "sent",
-    "already sent",
-    "due",
-    "retry",
-    "failed",
-    "unknown",
-    "in progress",
-    "stale",
-    "upcoming",
-    "skipped",
-    "superseded",
-]
-
-
-@dataclass
-class Row:
-    """One line of a plan or a run summary: a notice on an occasion on a channel."""
-
-    notice_id: str
-    occasion: str
-    channel: str
-    status: Status
-    count: int = 1
-    detail: str = ""
-    length: int | None = None
-    limit: int | None = None
-
-
-@dataclass
-class Report:
-    now: datetime
-    rows: list[Row] = field(default_factory=list)
-    feed_problems: list[FeedProblem] = field(default_factory=list)
-    duplicates: list[str] = field(default_factory=list)
-
-    @property
-    def failed(self) -> bool:
-        return any(r.status in ("failed", "retry") for r in self.rows)
-
-    def exit_code(self) -> int:
-        return 1 if self.failed else 0
+__all__ = ["Dispatcher", "Job", "Report", "Row", "Selection"]
 
 
 @dataclass(frozen=True)
@@ -83,6 +46,17 @@ class Selection:
     force: bool = False
 
 
+@dataclass(frozen=True)
+class Job:
+    """One message a channel may owe: a moment, plus how the ledger and templates name it."""
+
+    moment: Moment
+    timing: Timing
+    occasion: str  # in the ledger: "announce", "update@<version>", "edit@<version>", "cancel"
+    extra: dict[str, Any] = field(default_factory=dict)  # more template context
+    edit_of: str | None = None  # edit the post sent for this occasion instead of posting
+
+
 class Dispatcher:
     """Runs passes for one loaded config against one ledger."""
 
@@ -93,13 +67,21 @@ class Dispatcher:
         ledger: Ledger,
         http: httpx.AsyncClient,
         retry: RetryPolicy | None = None,
+        stop: asyncio.Event | None = None,
     ) -> None:
         self.config = loaded.config
+        #: set by the worker on SIGTERM: the deliveries in hand finish, nothing new is claimed
+        self.stop = stop or asyncio.Event()
         self.secrets = secrets
         self.ledger = ledger
         self.http = http
         self.retry = retry or RetryPolicy.from_env()
         self.renderer = Renderer(self.config.site, self.config.templates)
+        #: render group -> the length a template produced before it was shortened to fit, so
+        #: plan and validate report (and warn about) the template's own length
+        self.unfitted: dict[Group, int] = {}
+        #: set by ``broadcast plan``: publishers dry-run their change (Google's validateOnly)
+        self.check_publishers = False
         self.channels = build_channels(Deps(self.config, secrets, http, ledger))
 
     async def run(
@@ -108,19 +90,45 @@ class Dispatcher:
         """One pass at ``now``; with ``dry_run`` nothing is claimed, sent or written (``plan``)."""
         if not dry_run:
             self.ledger.reap()
-        notices, problems = await gather_notices(self.config, self.http)
+        notices, problems = await gather_notices(self.config, self.http, self.ledger)
+        told = lifecycle.announced(self.ledger.values(lifecycle.LATEST), self.ledger)
+        current, removed = lifecycle.reconcile(notices.items, told, now, self.config.site.tz)
         report = Report(now, feed_problems=problems, duplicates=notices.duplicates)
-        chosen = self._moments(notices, now, selection)
+        chosen = self._moments(current, removed, now, selection)
         lanes = [
             self._lane(channel, chosen, now, selection, dry_run)
-            for channel in self._channels(selection)
+            for channel in self.channels
+            if selection.channels is None or channel.name in selection.channels
         ]
-        for rows in await asyncio.gather(*lanes):
-            report.rows.extend(rows)
+        async with self._heartbeat(dry_run):
+            for rows in await asyncio.gather(*lanes):
+                report.rows.extend(rows)
         report.rows.extend(self._unconfigured(selection))
         if not dry_run:
+            self._remember(current)
             await asyncio.gather(*(c.aclose() for c in self.channels if isinstance(c, Channel)))
         return report
+
+    @asynccontextmanager
+    async def _heartbeat(self, dry_run: bool) -> AsyncIterator[None]:
+        """While sending, keep this process's leases fresh, so a slow but live pass is never
+        mistaken for a dead one (and its deliveries never reaped to ``unknown``)."""
+        if dry_run:
+            yield
+            return
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(self.ledger.lease.total_seconds() / 3)
+                self.ledger.extend_leases()
+
+        task = asyncio.create_task(beat())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
 
     def preview(
         self, notice: Notice, names: Sequence[str] | None = None
@@ -131,45 +139,95 @@ class Dispatcher:
             if not isinstance(channel, Channel) or (names and channel.name not in names):
                 continue
             for moment in moments(notice, self.config.site.tz, self.config.articles.max_age_days):
-                if channel.takes(notice.kind, moment.occasion):
-                    group = Group(notice.id, moment.occasion, channel.name)
+                if self._wants(channel, notice.kind, moment.occasion):
+                    job = Job(moment, "due", moment.occasion)
                     result.append(
-                        (
-                            channel.name,
-                            moment.occasion,
-                            self._message(channel, notice, moment.occasion, group, store=False),
-                        )
+                        (channel.name, moment.occasion, self._message(channel, job, store=False))
                     )
         return result
 
-    def _unconfigured(self, selection: Selection) -> list[Row]:
-        """Channels broadcaster supports but this config does not use: shown, not failed."""
-        configured = {c.name for c in self.channels}
-        return [
-            Row("*", "*", name, "skipped", detail=f"not configured (add channels.{name})")
-            for name in known_channels()
-            if name not in configured and (selection.channels is None or name in selection.channels)
-        ]
-
-    def _channels(self, selection: Selection) -> list[Channel | Skipped]:
-        return [
-            c for c in self.channels if selection.channels is None or c.name in selection.channels
-        ]
+    # -- which jobs ---------------------------------------------------------------------------
 
     def _moments(
-        self, notices: Notices, now: datetime, selection: Selection
+        self,
+        current: list[Notice],
+        removed: list[ClosureNotice],
+        now: datetime,
+        selection: Selection,
     ) -> list[tuple[Moment, Timing]]:
         """Every moment of the selected notices with its timing now (push makes primary due)."""
-        result = []
-        for notice in notices.items:
+        tz, max_age = self.config.site.tz, self.config.articles.max_age_days
+        result: list[tuple[Moment, Timing]] = []
+        for notice in current:
             if selection.notice_ids is not None and notice.id not in selection.notice_ids:
                 continue
-            for moment in moments(notice, self.config.site.tz, self.config.articles.max_age_days):
+            for moment in moments(notice, tz, max_age):
                 timing = moment.timing(now)
                 if selection.push and moment.occasion in (PRIMARY[notice.kind], "banner"):
                     timing = "due"
                 result.append((moment, timing))
+            if isinstance(notice, ClosureNotice):
+                update = Moment(notice, "update", moment_floor(), midnight(notice.resume, tz))
+                result.append((update, update.timing(now)))
+        for gone in removed:
+            if selection.notice_ids is None or gone.id in selection.notice_ids:
+                cancel = Moment(gone, "cancel", moment_floor(), midnight(gone.start, tz))
+                result.append((cancel, cancel.timing(now)))
         return result
+
+    def _jobs(self, channel: Channel, chosen: list[tuple[Moment, Timing]]) -> list[Job]:
+        """The moments this channel takes, with corrections and cancellations resolved."""
+        jobs = []
+        for moment, timing in chosen:
+            notice = moment.notice
+            if not self._wants(channel, notice.kind, moment.occasion):
+                continue
+            if moment.occasion in ("update", "cancel"):
+                job = self._change_job(channel, moment, timing)
+                if job is not None:
+                    jobs.append(job)
+            else:
+                jobs.append(Job(moment, timing, moment.occasion))
+        return jobs
+
+    def _change_job(self, channel: Channel, moment: Moment, timing: Timing) -> Job | None:
+        """A correction (the closure changed since this channel was told) or a cancellation."""
+        notice = moment.notice
+        told = self.ledger.last_version(notice.id, channel.name)
+        if told is None:
+            return None  # never announced here: nothing to correct or cancel
+        edit = self.config.lifecycle.corrections == "edit" and channel.supports_edit
+        edit_of = "announce" if edit else None
+        if moment.occasion == "cancel":
+            return Job(moment, timing, "cancel", edit_of=edit_of)
+        if told.fingerprint == notice.fingerprint():
+            return None
+        previous = lifecycle.version(self.ledger, told.fingerprint)
+        extra = {"previous": previous.context() if previous else None}
+        occasion = f"{'edit' if edit else 'update'}@{notice.fingerprint()}"
+        return Job(moment, timing, occasion, extra, edit_of)
+
+    def _wants(self, channel: Channel | Skipped, kind: str, occasion: str) -> bool:
+        """Does the lifecycle config route this occasion to this channel?"""
+        if isinstance(channel, Skipped):
+            return False
+        if isinstance(channel, Publisher) or kind != "closure":
+            return channel.takes(kind, occasion)
+        announces = channel.takes("closure", "announce")
+        rules = self.config.lifecycle
+        if occasion == "remind":
+            return announces and (
+                channel.name in rules.remind
+                if rules.remind is not None
+                else channel.takes(kind, occasion)
+            )
+        if occasion == "reopen":
+            return announces and channel.name in rules.reopen
+        if occasion in ("update", "cancel"):
+            return announces
+        return channel.takes(kind, occasion)
+
+    # -- doing them ---------------------------------------------------------------------------
 
     async def _lane(
         self,
@@ -181,37 +239,59 @@ class Dispatcher:
     ) -> list[Row]:
         if isinstance(channel, Skipped):
             return [Row("*", "*", channel.name, "skipped", detail=channel.reason)]
-        mine = [(m, t) for m, t in chosen if channel.takes(m.notice.kind, m.occasion)]
-        if isinstance(channel, BannerChannel):
+        await channel.prepare()  # e.g. read the server's limits before anything is rendered
+        if isinstance(channel, Publisher):
+            mine = [(m, t) for m, t in chosen if channel.takes(m.notice.kind, m.occasion)]
             return await self._publish(channel, mine, now, dry_run)
-        rows = []
-        for moment, timing in mine:
-            rows.append(await self._moment(channel, moment, timing, now, selection, dry_run))
+        breaker = Breaker.load(self.ledger, channel.name)
+        sender = Sender(self.ledger, self.retry, now, self.stop)
+        rows: list[Row] = []
+        storm = 0
+        for job in self._jobs(channel, chosen):
+            if self.stop.is_set() and not dry_run:
+                break
+            if job.timing == "due" and (breaker.is_open(now) or storm >= STORM_LIMIT):
+                reason = breaker.describe() if breaker.is_open(now) else "failing in this pass"
+                rows.append(
+                    Row(
+                        job.moment.notice.id,
+                        _label(job),
+                        channel.name,
+                        "skipped",
+                        detail=f"{reason}: left for a later pass",
+                    )
+                )
+                continue
+            row = await self._job(channel, job, sender, selection, dry_run)
+            if row.attempted:
+                storm = storm + 1 if row.status == "retry" and not _delivered(rows) else 0
+            rows.append(row)
+        if not dry_run and not breaker.is_open(now):
+            failing = any(r.status == "retry" and r.attempted for r in rows)
+            breaker.record_pass(delivered=_delivered(rows), failing=failing, now=now)
         return rows
 
-    async def _moment(
-        self,
-        channel: Channel,
-        moment: Moment,
-        timing: Timing,
-        now: datetime,
-        selection: Selection,
-        dry_run: bool,
+    async def _job(
+        self, channel: Channel, job: Job, sender: Sender, selection: Selection, dry_run: bool
     ) -> Row:
-        notice, occasion = moment.notice, moment.occasion
+        notice, occasion = job.moment.notice, job.occasion
         seq = self.ledger.max_seq(notice.id, occasion, channel.name) + 1 if selection.force else 0
         group = Group(notice.id, occasion, channel.name, seq)
-        row = Row(notice.id, occasion, channel.name, "due")
+        row = Row(notice.id, _label(job), channel.name, "due")
         states = {} if selection.force else self.ledger.states(group)
-        if timing != "due":
-            return _settled(row, states) or _with(row, timing, _when(moment, timing))
-        if occasion == "remind" and not self._announced_before(notice, channel, moment):
-            return _with(row, "superseded", "announced within the reminder window")
-        message = self._message(channel, notice, occasion, group, store=not dry_run)
+        if job.timing != "due":
+            return settled(row, states) or row.mark(job.timing, _when(job.moment, job.timing))
+        if occasion == "remind" and not self._announced_before(notice, channel, job.moment):
+            return row.mark("superseded", "announced within the reminder window")
+        message = self._message(channel, job, store=not dry_run)
         row.length, row.limit = _measure(channel, message)
+        row.length = self.unfitted.get(_render_group(group), row.length)
         if dry_run:
-            return _settled(row, states) or row
-        return await self._deliver(channel, moment, group, message, row, now)
+            return settled(row, states) or row
+        render = self.ledger.stored_render(_render_group(group), notice.fingerprint(), None)
+        parcel = Parcel(notice, group, message, render[0] if render else None, job.edit_of)
+        row.attempted = True
+        return await sender.send(channel, parcel, row)
 
     def _announced_before(self, notice: Notice, channel: Channel, moment: Moment) -> bool:
         if not channel.takes(notice.kind, "announce"):
@@ -219,110 +299,29 @@ class Dispatcher:
         first = self.ledger.first_sent_at(notice.id, "announce", channel.name)
         return first is not None and first < moment.opens
 
-    def _message(
-        self, channel: Channel, notice: Notice, occasion: str, group: Group, *, store: bool
-    ) -> Message:
+    def _message(self, channel: Channel, job: Job, *, store: bool) -> Message:
         """Render once: reuse the stored message if there is one, else render and store it."""
-        render_group = Group(group.notice_id, group.occasion, group.channel)
-        stored = self.ledger.stored_render(render_group, notice.fingerprint(), None)
+        notice = job.moment.notice
+        group = _render_group(Group(notice.id, job.occasion, channel.name))
+        stored = self.ledger.stored_render(group, notice.fingerprint(), None)
         if stored:
             return stored[1]
-        message = self.renderer.render(notice, occasion, channel.name, channel.parts)
+        message = self.renderer.render(notice, job.occasion, channel.name, channel.parts, job.extra)
         limits = channel.limits
         if limits.part in message:
-            message[limits.part] = fit(message[limits.part], limits)
+            fitted = fit(message[limits.part], limits)
+            if fitted != message[limits.part]:
+                self.unfitted[group] = limits.measure(message[limits.part])
+            message[limits.part] = fitted
         if not store:
             return message
-        result = self.ledger.stored_render(render_group, notice.fingerprint(), message)
+        result = self.ledger.stored_render(group, notice.fingerprint(), message)
         assert result is not None
         return result[1]
 
-    async def _deliver(
-        self,
-        channel: Channel,
-        moment: Moment,
-        group: Group,
-        message: Message,
-        row: Row,
-        now: datetime,
-    ) -> Row:
-        render = self.ledger.stored_render(
-            Group(group.notice_id, group.occasion, group.channel), moment.notice.fingerprint(), None
-        )
-        render_id = render[0] if render else None
-        tally: dict[str, int] = {}
-        errors: list[str] = []
-        targets = iter(channel.targets())
-        while chunk := list(islice(targets, channel.claim_batch)):
-            by_key = {t.key: t for t in chunk}
-            claims = self.ledger.claim(group, list(by_key), render_id, now)
-            skipped = len(by_key) - len(claims)
-            if skipped:
-                tally["already"] = tally.get("already", 0) + skipped
-            batch = [
-                self._outgoing(moment, group, message, by_key[key], claim)
-                for key, claim in claims.items()
-            ]
-            attempts = {claim.id: claim.attempts for claim in claims.values()}
-            await self._send_batch(channel, batch, attempts, now, tally, errors)
-        return _summarise(row, tally, errors, self.ledger.states(group))
-
-    def _outgoing(
-        self, moment: Moment, group: Group, message: Message, target: Target, claim: Claim
-    ) -> Outgoing:
-        notice = moment.notice
-        article = notice if isinstance(notice, ArticleNotice) else None
-        return Outgoing(
-            delivery_id=claim.id,
-            key=f"{group.notice_id}/{group.occasion}/{group.channel}/{target.key}/{group.seq}",
-            notice_id=notice.id,
-            kind=notice.kind,
-            occasion=moment.occasion,
-            message=message,
-            target=target,
-            link=article.url if article else None,
-            image=article.image if article else None,
-        )
-
-    async def _send_batch(
-        self,
-        channel: Channel,
-        batch: Sequence[Outgoing],
-        attempts: dict[int, int],
-        now: datetime,
-        tally: dict[str, int],
-        errors: list[str],
-    ) -> None:
-        """Deliver with in-pass retries; outcomes reach the ledger in small batches as they come."""
-        pending, attempt = list(batch), 1
-        while pending:
-            by_id = {o.delivery_id: o for o in pending}
-            again: list[Outgoing] = []
-            waits: list[float] = []
-            recorder = _Recorder(self.ledger, now, tally, errors)
-            async for delivery_id, outcome in channel.deliver(pending):
-                if isinstance(outcome, RetryableError) and not isinstance(
-                    outcome, AlreadyDelivered
-                ):
-                    wait = self.retry.wait_in_pass(attempt, outcome.retry_after)
-                    if wait is not None:
-                        again.append(by_id[delivery_id])
-                        waits.append(wait)
-                        continue
-                    retry_at = self.retry.next_attempt(
-                        now, attempts[delivery_id], outcome.retry_after
-                    )
-                    recorder.failed(delivery_id, outcome.message, retry_at)
-                else:
-                    recorder.record(delivery_id, outcome)
-            recorder.flush()
-            pending, attempt = again, attempt + 1
-            if pending:
-                await asyncio.sleep(max(waits))
-
     async def _publish(
         self,
-        channel: BannerChannel,
+        channel: Publisher,
         mine: list[tuple[Moment, Timing]],
         now: datetime,
         dry_run: bool,
@@ -333,12 +332,10 @@ class Dispatcher:
             group = Group(moment.notice.id, moment.occasion, channel.name)
             row = Row(moment.notice.id, moment.occasion, channel.name, "due")
             if timing != "due":
-                rows.append(
-                    _with(row, "stale" if timing == "stale" else "upcoming", _when(moment, timing))
-                )
+                rows.append(row.mark(timing, _when(moment, timing)))
                 continue
             message = self._message(
-                channel, moment.notice, moment.occasion, group, store=not dry_run
+                channel, Job(moment, timing, moment.occasion), store=not dry_run
             )
             entries.append(
                 {
@@ -348,16 +345,19 @@ class Dispatcher:
                     "end": moment.closes.isoformat(),
                     "text": message["text"],
                     "html": message["html"],
+                    "closure": n.facts() if isinstance(n := moment.notice, ClosureNotice) else None,
                 }
             )
             if dry_run:
-                rows.append(_settled(row, self.ledger.states(group)) or row)
+                rows.append(settled(row, self.ledger.states(group)) or row)
                 continue
             claim = self.ledger.claim(group, ["site"], None, now).get("site")
-            rows.append(_with(row, "sent") if claim else _with(row, "already sent", "showing"))
+            rows.append(row.mark("sent") if claim else row.mark("already sent", "showing"))
             if claim:
                 claims.append((row, claim))
         if dry_run:
+            if self.check_publishers:
+                await _check_plan(channel, entries, now, rows)
             return rows
         try:
             receipt = await channel.publish(entries, now)
@@ -365,71 +365,72 @@ class Dispatcher:
             retry_at = self.retry.next_attempt(now, 1, None)
             self.ledger.mark_failed([(c.id, exc.message, retry_at) for _r, c in claims], now)
             for row, _claim in claims:
-                _with(row, "retry", exc.message)
+                row.mark("retry", exc.message)
             return rows
         self.ledger.mark_sent([(c.id, receipt) for _r, c in claims], now)
         return rows
 
+    def _remember(self, current: list[Notice]) -> None:
+        """Snapshot each closure some channel has been told about, in its latest told version."""
+        for notice in current:
+            if not isinstance(notice, ClosureNotice):
+                continue
+            told = [
+                v
+                for c in self.channels
+                if isinstance(c, Channel)
+                and not isinstance(c, Publisher)
+                and (v := self.ledger.last_version(notice.id, c.name)) is not None
+            ]
+            latest = self.ledger.get_value(lifecycle.LATEST + notice.id)
+            if latest != notice.fingerprint() and any(
+                v.fingerprint == notice.fingerprint() for v in told
+            ):
+                lifecycle.remember(self.ledger, notice)
 
-class _Recorder:
-    """Buffers outcomes and writes them every FLUSH_EVERY results: few transactions, and a
-    killed process loses at most the outcomes of the messages in flight."""
-
-    FLUSH_EVERY = 64
-
-    def __init__(
-        self, ledger: Ledger, now: datetime, tally: dict[str, int], errors: list[str]
-    ) -> None:
-        self.ledger, self.now, self.tally, self.errors = ledger, now, tally, errors
-        self.sent: list[tuple[int, dict[str, Any]]] = []
-        self.failures: list[tuple[int, str, datetime | None]] = []
-
-    def record(self, delivery_id: int, outcome: Receipt | DeliveryError) -> None:
-        if isinstance(outcome, AlreadyDelivered):
-            self.sent.append((delivery_id, {"already_delivered": outcome.message}))
-        elif isinstance(outcome, DeliveryError):
-            self.failed(delivery_id, outcome.message, None)
-        else:
-            self.sent.append((delivery_id, outcome))
-        self._maybe_flush()
-
-    def failed(self, delivery_id: int, message: str, retry_at: datetime | None) -> None:
-        self.failures.append((delivery_id, message, retry_at))
-        self.tally["retry" if retry_at else "failed"] = (
-            self.tally.get("retry" if retry_at else "failed", 0) + 1
-        )
-        self.errors.append(message)
-        self._maybe_flush()
-
-    def _maybe_flush(self) -> None:
-        if len(self.sent) + len(self.failures) >= self.FLUSH_EVERY:
-            self.flush()
-
-    def flush(self) -> None:
-        self.ledger.mark_sent(self.sent, self.now)
-        self.ledger.mark_failed(self.failures, self.now)
-        self.tally["sent"] = self.tally.get("sent", 0) + len(self.sent)
-        self.sent, self.failures = [], []
+    def _unconfigured(self, selection: Selection) -> list[Row]:
+        """Channels broadcaster supports but this config does not use: shown, not failed."""
+        configured = {c.name for c in self.channels}
+        return [
+            Row("*", "*", name, "skipped", detail=f"not configured (add channels.{name})")
+            for name in known_channels()
+            if name not in configured and (selection.channels is None or name in selection.channels)
+        ]
 
 
-def _with(row: Row, status: Status, detail: str = "") -> Row:
-    row.status, row.detail = status, detail
-    return row
+async def _check_plan(
+    channel: Publisher, entries: list[dict[str, Any]], now: datetime, rows: list[Row]
+) -> None:
+    """``broadcast plan``: the publisher's own verdict on the change a run would make."""
+    failed = False
+    try:
+        note = await channel.check_plan(entries, now)
+    except DeliveryError as exc:
+        note, failed = f"would fail: {exc.message}", True
+    if note and not rows:  # only a removal (a cancelled closure) would change the target
+        rows.append(Row("*", "banner", channel.name, "due"))
+    for row in rows:
+        if note and row.status in ("due", "already sent"):
+            row.mark("failed" if failed and row.status == "due" else row.status, note)
 
 
-def _settled(row: Row, states: dict[str, int]) -> Row | None:
-    """A row for work already in the ledger (sent, failed, unknown...), else None."""
-    for state, status, detail in (
-        ("unknown", "unknown", "claimed by a process that died: settle it by hand"),
-        ("sending", "in progress", "claimed by a running process"),
-        ("failed", "failed", ""),
-        ("retry", "retry", ""),
-        ("sent", "already sent", ""),
-    ):
-        if states.get(state):
-            row.count = states[state]
-            return _with(row, status, detail)  # type: ignore[arg-type]
-    return None
+def moment_floor() -> datetime:
+    """Corrections and cancellations are due as soon as they are noticed."""
+    return datetime.min.replace(tzinfo=UTC)
+
+
+def _label(job: Job) -> str:
+    """The occasion as people read it (``update``, not ``update@3f2a...``)."""
+    return job.occasion.partition("@")[0]
+
+
+def _delivered(rows: list[Row]) -> bool:
+    return any(r.status == "sent" and r.attempted for r in rows)
+
+
+def _render_group(group: Group) -> Group:
+    """Renders are shared by every forced resend (seq) of the same message."""
+    return Group(group.notice_id, group.occasion, group.channel)
 
 
 def _when(moment: Moment, timing: Timing) -> str:
@@ -443,21 +444,3 @@ def _measure(channel: Channel, message: Message) -> tuple[int | None, int | None
     if text is None:
         return None, channel.limits.max_length
     return channel.limits.measure(text), channel.limits.max_length
-
-
-def _summarise(row: Row, tally: dict[str, int], errors: list[str], states: dict[str, int]) -> Row:
-    detail = "; ".join(dict.fromkeys(errors))[:300]
-    if tally.get("failed"):
-        row.count = tally["failed"]
-        return _with(row, "failed", detail)
-    if tally.get("retry"):
-        row.count = tally["retry"]
-        return _with(row, "retry", detail)
-    if tally.get("sent"):
-        row.count = tally["sent"]
-        return _with(row, "sent")
-    return _settled(row, states) or _with(row, "already sent")
-
-
-def takes_any(channels: Iterable[Channel | Skipped], kind: str, occasion: str) -> bool:
-    return any(isinstance(c, Channel) and c.takes(kind, occasion) for c in channels)

@@ -85,6 +85,8 @@ deliveries = sa.Table(
     sa.Column("next_attempt_at", UTCDateTime, nullable=True),
     sa.Column("receipt", sa.Text, nullable=True),
     sa.Column("error", sa.Text, nullable=True),
+    sa.Column("resolved_by", sa.String(200), nullable=True),  # an operator settled it: who
+    sa.Column("resolved_at", UTCDateTime, nullable=True),  # ... and when (real time)
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("notice_id", "occasion", "channel", "target", "seq", name="uq_delivery"),
@@ -113,6 +115,16 @@ kv = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 
+#: Addresses (normalised, lower case) that must never get email again: unsubscribed by the
+#: link in a message, by ``broadcast unsubscribe``, or by hand.
+suppressions = sa.Table(
+    "suppressions",
+    metadata,
+    sa.Column("address", sa.String(320), primary_key=True),
+    sa.Column("reason", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
 
 @dataclass(frozen=True)
 class Group:
@@ -122,6 +134,25 @@ class Group:
     occasion: str
     channel: str
     seq: int = 0
+
+
+@dataclass(frozen=True)
+class Version:
+    """Which version (notice fingerprint) of a notice a channel last published, and how."""
+
+    fingerprint: str
+    occasion: str
+
+
+@dataclass
+class ChannelHealth:
+    """What ``broadcast status`` shows for one channel."""
+
+    channel: str
+    states: dict[str, int]
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +175,7 @@ class Delivery:
     attempts: int
     claimed_by: str | None
     next_attempt_at: datetime | None
+    resolved_by: str | None
     receipt: dict[str, Any] | None
     error: str | None
     created_at: datetime
@@ -428,6 +460,168 @@ class Ledger:
                 result.setdefault(channel, {})[state] = count
             return result
 
+    def channel_health(self) -> dict[str, ChannelHealth]:
+        """Per channel: counts by state, the next retry, and the latest error (``status``)."""
+        result: dict[str, ChannelHealth] = {}
+        for channel, states in self.counts().items():
+            result[channel] = ChannelHealth(channel, states)
+        with self.engine.connect() as conn:
+            retries = conn.execute(
+                sa.select(deliveries.c.channel, sa.func.min(deliveries.c.next_attempt_at))
+                .where(deliveries.c.state == "retry")
+                .group_by(deliveries.c.channel)
+            )
+            for channel, when in retries:
+                result[channel].next_attempt_at = UTCDateTime().process_result_value(
+                    when, self.engine.dialect
+                )
+            for health in result.values():
+                row = conn.execute(
+                    sa.select(deliveries.c.error, deliveries.c.updated_at)
+                    .where(
+                        (deliveries.c.channel == health.channel)
+                        & deliveries.c.state.in_(("retry", "failed"))
+                        & deliveries.c.error.is_not(None)
+                    )
+                    .order_by(deliveries.c.updated_at.desc())
+                    .limit(1)
+                ).first()
+                if row is not None:
+                    health.last_error, health.last_error_at = row.error, row.updated_at
+        return result
+
+    def get(self, delivery_id: int) -> Delivery | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(deliveries).where(deliveries.c.id == delivery_id)).first()
+        return None if row is None else _delivery(row)
+
+    def resolve(self, delivery_id: int, *, sent: bool, who: str, now: datetime) -> Delivery:
+        """An operator settles an ``unknown`` (or ``failed``) delivery: it went out, or resend it.
+
+        ``sent`` records it as delivered (nothing more will happen); otherwise it becomes a
+        ``retry`` due at once, so the next pass sends it. Who and when are kept in the ledger.
+        """
+        values: dict[str, Any] = {
+            "resolved_by": who,
+            "resolved_at": _utcnow(),
+            "updated_at": now,
+            "lease_until": None,
+        }
+        if sent:
+            values.update(
+                state="sent", receipt=json.dumps({"resolved": "confirmed sent by operator"})
+            )
+        else:
+            values.update(state="retry", next_attempt_at=now, error="operator asked for a resend")
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                deliveries.update()
+                .where(
+                    (deliveries.c.id == delivery_id) & deliveries.c.state.in_(("unknown", "failed"))
+                )
+                .values(**values)
+            ).rowcount
+        delivery = self.get(delivery_id)
+        if delivery is None:
+            raise LookupError(f"no delivery {delivery_id}")
+        if not changed:
+            raise ValueError(
+                f"delivery {delivery_id} is {delivery.state}: only unknown or failed deliveries can be resolved"
+            )
+        return delivery
+
+    # -- suppression list (email addresses that must never get mail again) ----------------
+
+    def suppress(self, addresses: Sequence[str], reason: str) -> int:
+        """Suppress normalised addresses for good; returns how many were not suppressed yet."""
+        if not addresses:
+            return 0
+        wanted = list(dict.fromkeys(addresses))
+        new = [a for a in wanted if a not in self.suppressed(wanted)]
+        if new:
+            stamp = _utcnow()
+            with self.engine.begin() as conn:
+                conn.execute(
+                    self._insert_ignore(suppressions),
+                    [{"address": a, "reason": reason[:200], "created_at": stamp} for a in new],
+                )
+        return len(new)
+
+    def suppressed(self, addresses: Sequence[str]) -> set[str]:
+        """Which of ``addresses`` are suppressed: one query, so pass a few hundred at a time."""
+        if not addresses:
+            return set()
+        with self.engine.connect() as conn:
+            return set(
+                conn.execute(
+                    sa.select(suppressions.c.address).where(
+                        suppressions.c.address.in_(list(addresses))
+                    )
+                ).scalars()
+            )
+
+    def suppression(self, address: str) -> tuple[str, datetime] | None:
+        """Why and since when ``address`` is suppressed, if it is."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(suppressions.c.reason, suppressions.c.created_at).where(
+                    suppressions.c.address == address
+                )
+            ).first()
+        return None if row is None else (row.reason, row.created_at)
+
+    # -- what each channel was last told about a notice (for corrections) --------------------
+
+    def last_version(self, notice_id: str, channel: str) -> Version | None:
+        """The newest announcement, correction or edit of ``notice_id`` sent on ``channel``."""
+        told = (
+            (deliveries.c.notice_id == notice_id)
+            & (deliveries.c.channel == channel)
+            & (deliveries.c.state == "sent")
+            & (
+                (deliveries.c.occasion == "announce")
+                | deliveries.c.occasion.like("update@%")
+                | deliveries.c.occasion.like("edit@%")
+            )
+        )
+        query = (
+            sa.select(renders.c.fingerprint, deliveries.c.occasion)
+            .join(renders, renders.c.id == deliveries.c.render_id)
+            .where(told)
+            .order_by(deliveries.c.updated_at.desc(), deliveries.c.id.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else Version(row.fingerprint, row.occasion)
+
+    def receipt_of(
+        self, notice_id: str, occasion: str, channel: str, target: str
+    ) -> dict[str, Any] | None:
+        """The platform's receipt of a sent delivery (to edit that post later)."""
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(deliveries.c.receipt)
+                .where(
+                    (deliveries.c.notice_id == notice_id)
+                    & (deliveries.c.occasion == occasion)
+                    & (deliveries.c.channel == channel)
+                    & (deliveries.c.target == target)
+                    & (deliveries.c.state == "sent")
+                )
+                .order_by(deliveries.c.seq.desc())
+                .limit(1)
+            ).scalar()
+        return json.loads(value) if value else None
+
+    def values(self, prefix: str) -> dict[str, str]:
+        """Every stored value whose key starts with ``prefix``."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(kv.c.key, kv.c.value).where(kv.c.key.startswith(prefix, autoescape=True))
+            )
+            return {row.key: row.value for row in rows}
+
     # -- small persistent values (sessions, feed validators) --------------------------------
 
     def get_value(self, key: str) -> str | None:
@@ -505,6 +699,7 @@ def _delivery(row: Any) -> Delivery:
         state=row.state,
         attempts=row.attempts,
         claimed_by=row.claimed_by,
+        resolved_by=row.resolved_by,
         next_attempt_at=row.next_attempt_at,
         receipt=json.loads(row.receipt) if row.receipt else None,
         error=row.error,

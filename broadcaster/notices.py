@@ -34,11 +34,25 @@ class ClosureNotice:
     all_outlets: bool
     announce_days_before: int
     remind_days_before: int
+    message: str | None = None  # the admin's own wording, used instead of the default sentence
     kind: Kind = field(default="closure", init=False)
 
     def fingerprint(self) -> str:
         """What, if changed after announcing, makes the announcement wrong."""
-        return _digest(self.start, self.end, self.resume, self.reason, self.outlets)
+        # a closure without a custom message keeps the digest it had before messages existed
+        custom = (self.message,) if self.message else ()
+        return _digest(self.start, self.end, self.resume, self.reason, self.outlets, *custom)
+
+    def facts(self) -> dict[str, Any]:
+        """The closure as JSON, for publishers (calendar, opening hours, listings)."""
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "resume": self.resume.isoformat(),
+            "outlets": list(self.outlets),
+            "all_outlets": self.all_outlets,
+            "reason": self.reason,
+        }
 
     def context(self) -> dict[str, Any]:
         return {
@@ -52,6 +66,7 @@ class ClosureNotice:
             "all_outlets": self.all_outlets,
             "single_day": self.start == self.end,
             "days": (self.end - self.start).days + 1,
+            "message": self.message,
         }
 
 
@@ -152,6 +167,7 @@ def _closure_notice(
         all_outlets=all_outlets,
         announce_days_before=closure.announce_days_before,
         remind_days_before=closure.remind_days_before,
+        message=closure.message.strip() if closure.message else None,
     )
 
 

@@ -4,9 +4,12 @@ Templates are looked up most specific first, so an admin can override one messag
 channel without touching the rest::
 
     templates/<channel>/<kind>-<occasion>.<ext>   e.g. telegram/closure-remind.html
+    templates/_default/<kind>-<occasion>.<ext>    e.g. _default/closure-cancel.txt
     templates/<channel>/<kind>.<ext>              e.g. telegram/closure.html
-    templates/_default/<kind>-<occasion>.<ext>
     templates/_default/<kind>.<ext>
+
+(An occasion's own wording beats a channel's generic one: a cancellation must never go out
+in the words of the announcement.)
 
 ``<ext>`` is the part: ``txt`` (plain text), ``html`` (autoescaped), ``subject.txt``.
 Undefined variables are errors (StrictUndefined), so a typo in a template fails
@@ -54,15 +57,23 @@ class Renderer:
         )
         self.env.filters.update(day=day, long_day=long_day, join_and=join_and)
 
-    def render(self, notice: Notice, occasion: str, channel: str, parts: Sequence[str]) -> Message:
+    def render(
+        self,
+        notice: Notice,
+        occasion: str,
+        channel: str,
+        parts: Sequence[str],
+        extra: dict[str, Any] | None = None,
+    ) -> Message:
         """Every part of one message; raises TemplateMissing or a jinja2 error."""
-        context = self.context(notice, occasion, channel)
+        context = {**self.context(notice, occasion, channel), **(extra or {})}
         return {part: self._part(notice.kind, occasion, channel, part, context) for part in parts}
 
     def context(self, notice: Notice, occasion: str, channel: str) -> dict[str, Any]:
         return {
             **notice.context(),
-            "occasion": occasion,
+            "notice": notice.context(),
+            "occasion": base_occasion(occasion),
             "channel": channel,
             "site": {"name": self.site.name, "url": self.site.url, "outlets": self.site.outlets},
         }
@@ -71,8 +82,8 @@ class Renderer:
         ext = PART_EXTENSIONS[part]
         candidates = [
             f"{folder}/{stem}.{ext}"
+            for stem in (f"{kind}-{base_occasion(occasion)}", kind)
             for folder in (channel, "_default")
-            for stem in (f"{kind}-{occasion}", kind)
         ]
         try:
             return self.env.select_template(candidates).name or candidates[0]
@@ -86,6 +97,11 @@ class Renderer:
     ) -> str:
         template = self.env.get_template(self.template_name(kind, occasion, channel, part))
         return template.render(context).strip()
+
+
+def base_occasion(occasion: str) -> str:
+    """``update@3f2a...`` (one correction per version in the ledger) renders as ``update``."""
+    return occasion.partition("@")[0]
 
 
 def day(value: date | datetime) -> str:

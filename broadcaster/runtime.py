@@ -15,14 +15,23 @@ from broadcaster.ledger import Ledger
 USER_AGENT = "broadcaster/0.1 (+https://github.com/broadcaster)"
 
 
+def open_ledger(loaded: Loaded, secrets: Secrets) -> Ledger:
+    """The ledger at ``BROADCAST_DATABASE_URL`` if set (it may hold a password), else ``database:``."""
+    url = (
+        secrets.database_url.get_secret_value() if secrets.database_url else loaded.config.database
+    )
+    return Ledger(url)
+
+
 @asynccontextmanager
 async def dispatcher(loaded: Loaded, secrets: Secrets | None = None) -> AsyncIterator[Dispatcher]:
-    ledger = Ledger(loaded.config.database)
+    secrets = secrets or Secrets()
+    ledger = open_ledger(loaded, secrets)
     try:
         async with httpx.AsyncClient(
             timeout=httpx.Timeout(20.0), headers={"User-Agent": USER_AGENT}
         ) as http:
-            yield Dispatcher(loaded, secrets or Secrets(), ledger, http)
+            yield Dispatcher(loaded, secrets, ledger, http)
     finally:
         ledger.close()
 

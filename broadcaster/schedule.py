@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from broadcaster.notices import ArticleNotice, ClosureNotice, Notice
 
-Occasion = Literal["announce", "remind", "banner", "publish"]
+Occasion = Literal["announce", "remind", "banner", "reopen", "publish", "update", "cancel"]
 Timing = Literal["upcoming", "due", "stale"]
 
 #: The occasion a notice goes out on when a person pushes it with ``broadcast send``.
@@ -55,6 +55,7 @@ def closure_moments(notice: ClosureNotice, tz: ZoneInfo) -> list[Moment]:
     if 0 < notice.remind_days_before < notice.announce_days_before:
         remind = midnight(notice.start - timedelta(days=notice.remind_days_before), tz)
         result.append(Moment(notice, "remind", remind, start))
+    result.append(Moment(notice, "reopen", reopen, midnight(notice.resume + timedelta(days=1), tz)))
     return result
 
 

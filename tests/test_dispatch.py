@@ -12,11 +12,12 @@ import httpx
 import pytest
 
 from broadcaster import config as config_module
-from broadcaster.channels.base import Channel, Limits, Outgoing, Receipt
+from broadcaster.channels.base import Channel, Limits, Outgoing, Receipt, Target
 from broadcaster.config import Secrets
-from broadcaster.dispatch import Dispatcher, Report, Selection
+from broadcaster.dispatch import Dispatcher, Selection
 from broadcaster.errors import AlreadyDelivered, PermanentError, RetryableError
 from broadcaster.ledger import Ledger
+from broadcaster.report import Report
 
 SG = ZoneInfo("Asia/Singapore")
 DEMO = datetime(2024, 3, 20, 9, 0, tzinfo=SG)
@@ -190,3 +191,33 @@ async def test_force_sends_again_with_a_new_sequence(ledger: Ledger) -> None:
     await run(ledger, [social], selection=push)
     closure_sends = [p for p in social.sent if "closure" in p["key"]]
     assert [p["key"].rsplit("/", 1)[-1] for p in closure_sends] == ["0", "1"]
+
+
+class Crowd(Recording):
+    """A fan-out channel with many targets, claimed 100 at a time."""
+
+    claim_batch = 100
+
+    def targets(self) -> list[Target]:
+        return [Target(f"r{i}@x.example") for i in range(300)]
+
+
+async def test_a_stop_request_finishes_the_batch_in_hand_and_claims_nothing_more(
+    ledger: Ledger,
+) -> None:
+    crowd = Crowd("crowd")
+    loaded = config_module.load("config/broadcaster.yaml")
+    async with httpx.AsyncClient() as http:
+        dispatcher = Dispatcher(loaded, Secrets(), ledger, http)
+        dispatcher.channels = [crowd]
+        original = crowd.send
+
+        async def send_then_stop(payload: dict[str, Any]) -> Receipt:
+            dispatcher.stop.set()  # SIGTERM arrives while the first batch is going out
+            return await original(payload)
+
+        crowd.send = send_then_stop  # type: ignore[method-assign]
+        await dispatcher.run(DEMO)
+    assert len(crowd.sent) == 100
+    assert len(ledger.history(channel="crowd", limit=1000)) == 100  # the rest never claimed
+    assert {d.state for d in ledger.history(channel="crowd", limit=1000)} == {"sent"}

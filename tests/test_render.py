@@ -99,3 +99,15 @@ def test_a_misspelt_variable_is_an_error_not_a_hole(tmp_path: Path) -> None:
 def test_a_missing_part_names_the_files_tried(renderer: Renderer) -> None:
     with pytest.raises(TemplateMissing, match=r"banner/closure-announce\.subject\.txt"):
         renderer.render(CLOSURE, "announce", "banner", ["subject"])
+
+
+def test_a_custom_message_replaces_the_default_sentence_everywhere(renderer: Renderer) -> None:
+    custom = replace(CLOSURE, message="Closed 26–27 Mar (Tue–Wed) for <team day>. Back Thu!")
+    banner = renderer.render(custom, "banner", "banner", ["text", "html"])
+    assert banner == {
+        "text": "Closed 26–27 Mar (Tue–Wed) for <team day>. Back Thu!",
+        "html": "<p>Closed 26–27 Mar (Tue–Wed) for &lt;team day&gt;. Back Thu!</p>",
+    }
+    remind = renderer.render(custom, "remind", "telegram", ["text"])["text"]
+    assert remind == "Reminder: Closed 26–27 Mar (Tue–Wed) for <team day>. Back Thu!"
+    assert custom.fingerprint() != CLOSURE.fingerprint()  # a new message is a new version

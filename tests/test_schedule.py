@@ -46,7 +46,8 @@ def occasions(
         (datetime(2024, 3, 25, 8, 0, tzinfo=SG), {"announce", "remind", "banner"}),
         (datetime(2024, 3, 26, 0, 0, tzinfo=SG), {"banner"}),
         (datetime(2024, 3, 27, 23, 59, tzinfo=SG), {"banner"}),
-        (datetime(2024, 3, 28, 0, 0, tzinfo=SG), set()),
+        (datetime(2024, 3, 28, 0, 0, tzinfo=SG), {"reopen"}),
+        (datetime(2024, 3, 29, 0, 0, tzinfo=SG), set()),
     ],
 )
 def test_closure_windows_in_the_site_time_zone(now: datetime, expected: set[str]) -> None:
@@ -62,14 +63,14 @@ def test_past_moments_are_stale_not_due() -> None:
     timings = {
         m.occasion: m.timing(datetime(2024, 3, 26, 9, tzinfo=SG)) for m in moments(CLOSURE, SG, 3)
     }
-    assert timings == {"announce": "stale", "remind": "stale", "banner": "due"}
+    assert timings == {"announce": "stale", "remind": "stale", "banner": "due", "reopen": "upcoming"}
 
 
 def test_no_reminder_when_remind_days_is_zero() -> None:
     from dataclasses import replace
 
     quiet = replace(CLOSURE, remind_days_before=0)
-    assert {m.occasion for m in moments(quiet, SG, 3)} == {"announce", "banner"}
+    assert {m.occasion for m in moments(quiet, SG, 3)} == {"announce", "banner", "reopen"}
 
 
 def test_windows_follow_daylight_saving_time() -> None:

@@ -29,7 +29,13 @@ async def test_publish_writes_json_html_and_js(tmp_path: Path) -> None:
     receipt = await channel.publish([ENTRY, dict(ENTRY)], datetime(2024, 3, 20, 9, tzinfo=SG))
     data = json.loads((tmp_path / "notices/banner.json").read_text())
     assert [n["id"] for n in data["notices"]] == ["closure-2024-03-26"]
-    assert receipt["changed"] == ["banner.json", "banner.html", "banner.js"]
+    assert receipt["changed"] == [
+        "banner.json",
+        "banner.html",
+        "banner.js",
+        "closures.jsonld",
+        "closures.ics",
+    ]
     html = (tmp_path / "notices/banner.html").read_text()
     assert html.count('data-notice-id="closure-2024-03-26"') == 1
     script = (tmp_path / "notices/banner.js").read_text()

@@ -1,0 +1,150 @@
+"""Claim, send, record: the only place where messages leave and the ledger learns of it.
+
+For one rendered message on one channel: walk the channel's targets in batches, claim each
+batch in the ledger, hand the claimed ones to the channel, retry what is retryable within
+the pass (bounded by the RetryPolicy), and write outcomes back in small batches as they
+arrive -- so a killed process leaves at most the messages in flight as ``unknown``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from broadcaster.channels.base import Channel, Outgoing, Receipt, Target
+from broadcaster.errors import AlreadyDelivered, DeliveryError, RetryableError
+from broadcaster.ledger import Claim, Group, Ledger
+from broadcaster.notices import ArticleNotice, ClosureNotice, Notice
+from broadcaster.render import Message
+from broadcaster.report import Row, summarise
+from broadcaster.retry import RetryPolicy
+
+
+@dataclass(frozen=True)
+class Parcel:
+    """One rendered message for one channel, ready to be claimed and sent to every target."""
+
+    notice: Notice
+    group: Group
+    message: Message
+    render_id: int | None
+    edit_of: str | None = None  # the occasion whose post is edited instead of posting anew
+
+
+@dataclass
+class Sender:
+    ledger: Ledger
+    retry: RetryPolicy
+    now: datetime
+    stop: asyncio.Event
+
+    async def send(self, channel: Channel, parcel: Parcel, row: Row) -> Row:
+        tally: dict[str, int] = {}
+        errors: list[str] = []
+        targets = iter(channel.targets())
+        while not self.stop.is_set() and (chunk := list(islice(targets, channel.claim_batch))):
+            by_key = {t.key: t for t in chunk}
+            claims = self.ledger.claim(parcel.group, list(by_key), parcel.render_id, self.now)
+            batch = [self._outgoing(parcel, by_key[key], claim) for key, claim in claims.items()]
+            attempts = {claim.id: claim.attempts for claim in claims.values()}
+            await self._deliver(channel, batch, attempts, tally, errors)
+        return summarise(row, tally, errors, self.ledger.states(parcel.group))
+
+    def _outgoing(self, parcel: Parcel, target: Target, claim: Claim) -> Outgoing:
+        group, notice = parcel.group, parcel.notice
+        article = notice if isinstance(notice, ArticleNotice) else None
+        original = None
+        if parcel.edit_of:
+            original = self.ledger.receipt_of(notice.id, parcel.edit_of, group.channel, target.key)
+        return Outgoing(
+            delivery_id=claim.id,
+            key=f"{group.notice_id}/{group.occasion}/{group.channel}/{target.key}/{group.seq}",
+            notice_id=notice.id,
+            kind=notice.kind,
+            occasion=group.occasion.partition("@")[0],
+            message=parcel.message,
+            target=target,
+            link=article.url if article else None,
+            image=article.image if article else None,
+            title=article.title if article else None,
+            summary=article.summary if article else None,
+            original=original,
+            facts=notice.facts() if isinstance(notice, ClosureNotice) else None,
+        )
+
+    async def _deliver(
+        self,
+        channel: Channel,
+        batch: Sequence[Outgoing],
+        attempts: dict[int, int],
+        tally: dict[str, int],
+        errors: list[str],
+    ) -> None:
+        """Deliver with in-pass retries; outcomes reach the ledger in small batches."""
+        pending, attempt = list(batch), 1
+        while pending:
+            by_id = {o.delivery_id: o for o in pending}
+            again: list[Outgoing] = []
+            waits: list[float] = []
+            recorder = _Recorder(self.ledger, self.now, tally, errors)
+            async for delivery_id, outcome in channel.deliver(pending):
+                if isinstance(outcome, RetryableError):
+                    wait = self.retry.wait_in_pass(attempt, outcome.retry_after)
+                    if wait is not None:
+                        again.append(by_id[delivery_id])
+                        waits.append(wait)
+                        continue
+                    retry_at = self.retry.next_attempt(
+                        self.now, attempts[delivery_id], outcome.retry_after
+                    )
+                    recorder.failed(delivery_id, outcome.message, retry_at)
+                else:
+                    recorder.record(delivery_id, outcome)
+            recorder.flush()
+            pending, attempt = again, attempt + 1
+            if pending:
+                await asyncio.sleep(max(waits))
+
+
+class _Recorder:
+    """Buffers outcomes and writes them every FLUSH_EVERY results: few transactions, and a
+    killed process loses at most the outcomes of the messages in flight."""
+
+    FLUSH_EVERY = 64
+
+    def __init__(
+        self, ledger: Ledger, now: datetime, tally: dict[str, int], errors: list[str]
+    ) -> None:
+        self.ledger, self.now, self.tally, self.errors = ledger, now, tally, errors
+        self.sent: list[tuple[int, dict[str, Any]]] = []
+        self.failures: list[tuple[int, str, datetime | None]] = []
+
+    def record(self, delivery_id: int, outcome: Receipt | DeliveryError) -> None:
+        if isinstance(outcome, AlreadyDelivered):
+            self.sent.append((delivery_id, {"already_delivered": outcome.message}))
+        elif isinstance(outcome, DeliveryError):
+            self.failed(delivery_id, outcome.message, None)
+        else:
+            self.sent.append((delivery_id, outcome))
+        self._maybe_flush()
+
+    def failed(self, delivery_id: int, message: str, retry_at: datetime | None) -> None:
+        self.failures.append((delivery_id, message, retry_at))
+        status = "retry" if retry_at else "failed"
+        self.tally[status] = self.tally.get(status, 0) + 1
+        self.errors.append(message)
+        self._maybe_flush()
+
+    def _maybe_flush(self) -> None:
+        if len(self.sent) + len(self.failures) >= self.FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        self.ledger.mark_sent(self.sent, self.now)
+        self.ledger.mark_failed(self.failures, self.now)
+        self.tally["sent"] = self.tally.get("sent", 0) + len(self.sent)
+        self.sent, self.failures = [], []
