@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -17,20 +19,26 @@ from rich.table import Table
 
 from broadcaster import config as config_module
 from broadcaster import logs
+from broadcaster.channels import known_channels
+from broadcaster.channels.base import Channel, Skipped
+from broadcaster.channels.email import subscriber_warnings
+from broadcaster.channels.email.tokens import address_to_suppress
 from broadcaster.checks import config_problems
 from broadcaster.config import Loaded, Secrets
-from broadcaster.dispatch import Dispatcher, Report, Selection
-from broadcaster.errors import ConfigError
-from broadcaster.ledger import Ledger
-from broadcaster.runtime import dispatcher, parse_now
+from broadcaster.dispatch import Dispatcher, Selection
+from broadcaster.errors import ConfigError, DeliveryError
+from broadcaster.report import Report
+from broadcaster.runtime import dispatcher, open_ledger, parse_now
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="Announce notices on every channel, each exactly once.",
 )
-out = Console()
-err = Console(stderr=True)
+# Tables are read by people and by scripts: when not on a terminal, do not squeeze them.
+WIDTH = None if sys.stdout.isatty() else 160
+out = Console(width=WIDTH)
+err = Console(stderr=True, width=WIDTH)
 T = TypeVar("T")
 
 ConfigOpt = Annotated[
@@ -89,10 +97,11 @@ def _with_dispatcher(
 def validate(config: ConfigOpt = None, now: NowOpt = None) -> None:
     """Check the config and templates; show warnings. Exit 0 or 2."""
     loaded, secrets = _load(config)
-    warnings = [str(f) for f in config_problems(loaded) if f.severity == "warning"]
     moment = parse_now(now, loaded)
+    warnings = [str(f) for f in config_problems(loaded, moment) if f.severity == "warning"]
     report = _with_dispatcher(loaded, secrets, lambda d: d.run(moment, dry_run=True))
     warnings += [f"{loaded.path}: {d}" for d in report.duplicates]
+    warnings += subscriber_warnings(loaded.config)
     warnings += [f"{loaded.path}: {p}" for p in report.feed_problems]
     warnings += [
         f"{r.notice_id} {r.occasion} on {r.channel}: {r.length} > limit {r.limit}, will be shortened"
@@ -110,10 +119,16 @@ def validate(config: ConfigOpt = None, now: NowOpt = None) -> None:
 
 @app.command()
 def plan(config: ConfigOpt = None, now: NowOpt = None) -> None:
-    """What a run would do now, per notice and channel. Sends nothing."""
+    """What a run would do now, per notice and channel. Sends nothing (Google special hours
+    are checked with validateOnly)."""
     loaded, secrets = _load(config)
     moment = parse_now(now, loaded)
-    report = _with_dispatcher(loaded, secrets, lambda d: d.run(moment, dry_run=True))
+
+    async def go(d: Dispatcher) -> Report:
+        d.check_publishers = True
+        return await d.run(moment, dry_run=True)
+
+    report = _with_dispatcher(loaded, secrets, go)
     _print_report(report, title=f"Plan at {moment.isoformat()}")
 
 
@@ -126,6 +141,17 @@ def run(config: ConfigOpt = None, now: NowOpt = None, log_format: LogOpt = "text
     report = _with_dispatcher(loaded, secrets, lambda d: d.run(moment))
     _print_report(report, title=f"Run at {moment.isoformat()}")
     raise typer.Exit(report.exit_code())
+
+
+@app.command()
+def worker(config: ConfigOpt = None, log_format: LogOpt = "text") -> None:
+    """Run until stopped: the daily pass at schedule.daily_at, and a feed poll every few
+    minutes. SIGTERM/SIGINT finish the pass in hand, then exit 0."""
+    from broadcaster.worker import run_worker
+
+    loaded, secrets = _load(config)
+    logs.setup(secrets.all_values(), level="INFO", fmt=log_format)
+    _run(run_worker(loaded, secrets))
 
 
 @app.command()
@@ -172,6 +198,13 @@ def preview(
     ] = None,
     config: ConfigOpt = None,
     now: NowOpt = None,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            help="Write one page showing the notice on every channel side by side, with lengths",
+        ),
+    ] = None,
 ) -> None:
     """Show the rendered messages exactly as each channel will get them."""
     loaded, secrets = _load(config)
@@ -185,6 +218,13 @@ def preview(
             )
             raise typer.Exit(2)
         _check_channels(d, channel)
+        if html is not None:
+            from broadcaster.preview_page import write_preview
+
+            found = await write_preview(d, notice, channel, html, parse_now(now, loaded))
+            shown = sum(len(p.messages) for p in found)
+            out.print(f"wrote {html}: {shown} messages on {len(found)} channels", highlight=False)
+            return
         for name, occasion, message in d.preview(notice, channel):
             out.rule(f"{name} · {occasion}")
             for part, text in message.items():
@@ -204,8 +244,8 @@ def history(
     state: Annotated[str | None, typer.Option(help="sent, retry, failed, unknown, sending")] = None,
 ) -> None:
     """The ledger: what went where, when, with the platform's receipt."""
-    loaded, _secrets = _load(config)
-    ledger = Ledger(loaded.config.database)
+    loaded, secrets = _load(config)
+    ledger = open_ledger(loaded, secrets)
     try:
         rows = ledger.history(limit=limit, channel=channel, notice_id=notice, state=state)
     finally:
@@ -231,6 +271,168 @@ def history(
     out.print(table)
 
 
+@app.command()
+def unsubscribe(
+    address: Annotated[str | None, typer.Argument(help="The address to stop emailing")] = None,
+    token: Annotated[
+        str | None,
+        typer.Option("--token", help="Or: the token from an unsubscribe link (checked first)"),
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Never email an address again: what the website does when its unsubscribe link is used."""
+    loaded, secrets = _load(config)
+    secret = secrets.email_unsubscribe_secret
+    try:
+        target = address_to_suppress(address, token, secret.get_secret_value() if secret else None)
+    except ValueError as exc:
+        err.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    ledger = open_ledger(loaded, secrets)
+    try:
+        added = ledger.suppress([target], "unsubscribe link" if token else "broadcast unsubscribe")
+        reason, since = ledger.suppression(target) or ("", None)
+    finally:
+        ledger.close()
+    if added:
+        out.print(
+            f"unsubscribed {target}: no email will be sent to it again",
+            highlight=False,
+            soft_wrap=True,
+        )
+    else:
+        when = since.isoformat(timespec="seconds") if since else "?"
+        out.print(
+            f"{target} was already unsubscribed ({reason}, {when})", highlight=False, soft_wrap=True
+        )
+
+
+channels_app = typer.Typer(no_args_is_help=True, help="The channels broadcaster posts to.")
+app.add_typer(channels_app, name="channels")
+
+
+@channels_app.command("check")
+def channels_check(config: ConfigOpt = None) -> None:
+    """Verify each configured channel's credentials against its API, posting nothing.
+    Exit 1 if a check failed."""
+    loaded, secrets = _load(config)
+
+    async def go(d: Dispatcher) -> list[tuple[str, str, str]]:
+        try:
+            return list(await asyncio.gather(*(_check_one(c) for c in d.channels)))
+        finally:
+            await asyncio.gather(*(c.aclose() for c in d.channels if isinstance(c, Channel)))
+
+    results = _with_dispatcher(loaded, secrets, go)
+    configured = {name for name, _status, _detail in results}
+    results += [
+        (name, "skipped", f"not configured (add channels.{name})")
+        for name in known_channels()
+        if name not in configured
+    ]
+    table = Table("channel", "status", "detail")
+    for name, status, detail in results:
+        table.add_row(name, f"[{STYLE.get(status, 'green')}]{status}[/]", detail)
+    out.print(table)
+    raise typer.Exit(1 if any(status == "failed" for _n, status, _d in results) else 0)
+
+
+async def _check_one(channel: Channel | Skipped) -> tuple[str, str, str]:
+    if isinstance(channel, Skipped):
+        return channel.name, "skipped", channel.reason
+    try:
+        return channel.name, "ok", await channel.check()
+    except DeliveryError as exc:
+        return channel.name, "failed", exc.message
+
+
+@app.command()
+def status(
+    config: ConfigOpt = None,
+    now: NowOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document")] = False,
+) -> None:
+    """Per channel: sent / in flight / retrying / failed / unknown, next attempt, last error.
+
+    Exit 0 all good, 1 waiting for retries or a channel paused, 3 needs a person.
+    """
+    from broadcaster.status import channel_statuses, exit_code
+
+    loaded, secrets = _load(config)
+    ledger = open_ledger(loaded, secrets)
+    try:
+        statuses = channel_statuses(ledger, parse_now(now, loaded))
+    finally:
+        ledger.close()
+    code = exit_code(statuses)
+    if as_json:
+        out.print_json(json.dumps({"exit": code, "channels": [s.as_json() for s in statuses]}))
+        raise typer.Exit(code)
+    table = Table(
+        "channel", "sent", "sending", "retry", "failed", "unknown", "next attempt", "last error"
+    )
+    for s in statuses:
+        data = s.as_json()
+        table.add_row(
+            s.health.channel,
+            *(str(data[k]) for k in ("sent", "sending", "retry", "failed", "unknown")),
+            data["next_attempt_at"] or "",
+            (s.paused + "; " if s.paused else "") + (data["last_error"] or "")[:80],
+        )
+    out.print(table)
+    out.print(
+        {
+            0: "ok",
+            1: "healing: retries pending or a channel paused",
+            3: "needs a person: failed or unknown deliveries",
+        }[code]
+    )
+    raise typer.Exit(code)
+
+
+@app.command()
+def resolve(
+    delivery_id: Annotated[
+        int, typer.Argument(help="The id shown by `broadcast history --state unknown`")
+    ],
+    sent: Annotated[bool, typer.Option("--sent", help="It did go out: record it as sent")] = False,
+    resend: Annotated[
+        bool, typer.Option("--resend", help="It did not: send it on the next pass")
+    ] = False,
+    config: ConfigOpt = None,
+    now: NowOpt = None,
+) -> None:
+    """Settle an unknown (or failed) delivery by hand; who and when are recorded."""
+    if sent == resend:
+        err.print("[red]error[/red] say either --sent or --resend")
+        raise typer.Exit(2)
+    loaded, secrets = _load(config)
+    ledger = open_ledger(loaded, secrets)
+    try:
+        delivery = ledger.resolve(
+            delivery_id, sent=sent, who=_operator(), now=parse_now(now, loaded)
+        )
+    except (LookupError, ValueError) as exc:
+        err.print(f"[red]error[/red] {exc}")
+        raise typer.Exit(2) from None
+    finally:
+        ledger.close()
+    out.print(
+        f"delivery {delivery.id} ({delivery.notice_id} {delivery.occasion} on {delivery.channel} to {delivery.target}): {delivery.state}, by {delivery.resolved_by}"
+    )
+
+
+def _operator() -> str:
+    import getpass
+    import socket
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
 def _delivery_json(d: Any) -> dict[str, Any]:
     return {
         "id": d.id,
@@ -245,13 +447,14 @@ def _delivery_json(d: Any) -> dict[str, Any]:
         "next_attempt_at": d.next_attempt_at.isoformat() if d.next_attempt_at else None,
         "receipt": d.receipt,
         "error": d.error,
+        "resolved_by": d.resolved_by,
     }
 
 
 async def _notices(d: Dispatcher) -> Any:
     from broadcaster.sources import gather_notices
 
-    return await gather_notices(d.config, d.http)
+    return await gather_notices(d.config, d.http, d.ledger)
 
 
 def _check_channels(d: Dispatcher, names: list[str] | None) -> None:

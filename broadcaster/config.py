@@ -9,14 +9,23 @@ a ``.env`` file and are typed ``SecretStr`` so they never print.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from broadcaster.errors import ConfigError, ConfigProblem
@@ -69,6 +78,7 @@ class Closure(Strict):
     announce_days_before: int = Field(default=7, ge=0, le=365)
     remind_days_before: int = Field(default=1, ge=0, le=365)
     id: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    message: str | None = Field(default=None, min_length=1)  # replaces the default sentence
 
     @property
     def last_day(self) -> date:
@@ -99,24 +109,397 @@ class Articles(Strict):
     feeds: list[Feed] = Field(default_factory=list)
     items: list[ArticleItem] = Field(default_factory=list)
 
+    @field_validator("feeds", "items", mode="before")
+    @classmethod
+    def _nothing_listed(cls, value: Any) -> Any:
+        return [] if value is None else value
+
 
 class BannerConfig(Strict):
     output_dir: Path = Path("site/notices")
+    #: where the website serves output_dir, e.g. https://clinic.example/notices: the notice
+    #: cards (Instagram, ``cards: true``) are written there and fetched by the platforms
+    public_url: str | None = None
+
+    @field_validator("public_url")
+    @classmethod
+    def _public(cls, value: str | None) -> str | None:
+        return None if value is None else _api_url(value)
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+class EmailConfig(Strict):
+    """``channels.email``: one message per subscriber, over SMTP or into a local Maildir."""
+
+    transport: Literal["smtp", "maildir"] = "smtp"
+    host: str = Field(default="localhost", min_length=1)
+    port: int | None = Field(default=None, ge=1, le=65535)
+    security: Literal["none", "starttls", "tls"] = "starttls"
+    username: str | None = None  # the password comes from BROADCAST_SMTP_PASSWORD
+    sender: str = Field(alias="from")
+    reply_to: str | None = None
+    subscribers: Path
+    unsubscribe_url: str
+    unsubscribe_mailto: str | None = None  # default: reply_to, else the from address
+    maildir: Path = Path("var/outbox")
+    connections: int = Field(default=4, ge=1, le=32)
+    messages_per_connection: int = Field(default=100, ge=1)
+    timeout: float = Field(default=30.0, gt=0, le=600)
+
+    @field_validator("sender", "reply_to", "unsubscribe_mailto")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        return None if value is None else _email_address(value)
+
+    @field_validator("unsubscribe_url")
+    @classmethod
+    def _unsubscribe_url(cls, value: str) -> str:
+        if not value.startswith("https://"):
+            raise ValueError("must start with https:// (mail providers only POST to HTTPS links)")
+        if any(c.isspace() or c in '<>"' for c in value):
+            raise ValueError('must be a plain URL: no spaces, < > or "')
+        if value.count("{token}") != 1:
+            raise ValueError(
+                "must contain {token} once, e.g. https://example.org/unsubscribe?t={token}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _no_cleartext_password(self) -> EmailConfig:
+        if (
+            self.transport == "smtp"
+            and self.username
+            and self.security == "none"
+            and self.host not in LOOPBACK_HOSTS
+        ):
+            raise ValueError(
+                "security: none would send the SMTP password unencrypted; use starttls or tls"
+            )
+        return self
+
+    @property
+    def smtp_port(self) -> int:
+        return self.port or {"none": 25, "starttls": 587, "tls": 465}[self.security]
+
+
+def _email_address(value: str) -> str:
+    """``Name <a@b.example>`` or ``a@b.example``, checked without DNS."""
+    from email.utils import parseaddr
+
+    from email_validator import EmailNotValidError, validate_email
+
+    _name, address = parseaddr(value)
+    if not address or "@" not in address:
+        raise ValueError(f"{value!r} is not an address like 'Clinic <hello@clinic.example>'")
+    try:
+        validate_email(address, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"{address!r}: {exc}") from None
+    return value.strip()
+
+
+def _api_url(value: str) -> str:
+    """An API base URL: https, or http only on this machine (a fake or a local Bot API server),
+    since the credential travels with every request."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not a URL like https://example.org")
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+        raise ValueError("must start with https:// (the credential would travel unencrypted)")
+    return value.rstrip("/")
+
+
+class TelegramConfig(Strict):
+    """``channels.telegram``: one chat or channel; the bot token is BROADCAST_TELEGRAM_TOKEN."""
+
+    chat_id: str  # "@channelname" or a numeric id such as -1001234567890
+    api_url: str = "https://api.telegram.org"  # a self-hosted Bot API server works too
+    link_preview: bool = True  # show the article's preview card under the message
+    disable_notification: bool = False
+    cards: bool = False  # closures (and articles without an image) go out with the notice card
+
+    @field_validator("chat_id", mode="before")
+    @classmethod
+    def _chat(cls, value: Any) -> str:
+        text = str(value).strip()
+        if not (text.lstrip("-").isdigit() or (text.startswith("@") and len(text) > 1)):
+            raise ValueError("must be @channelname or a numeric chat id like -1001234567890")
+        return text
+
+    @field_validator("api_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _api_url(value)
+
+
+class MastodonConfig(Strict):
+    """``channels.mastodon``: one account; its access token is BROADCAST_MASTODON_TOKEN."""
+
+    instance: str  # e.g. https://mastodon.social
+    visibility: Literal["public", "unlisted", "private", "direct"] = "public"
+    language: str | None = None  # ISO 639-1; default: site.language
+    cards: bool = False  # attach the notice card (with its alt text) to closures
+
+    @field_validator("instance")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _api_url(value)
+
+
+class BlueskyConfig(Strict):
+    """``channels.bluesky``: one account; its app password is BROADCAST_BLUESKY_APP_PASSWORD."""
+
+    service: str = "https://bsky.social"
+    handle: str  # e.g. glowaesthetics.bsky.social (or the account's DID)
+    langs: list[str] | None = Field(default=None, min_length=1, max_length=3)  # default: site
+    link_thumbnails: bool = True  # upload the article's image as the link card's thumbnail
+    cards: bool = False  # attach the notice card (with its alt text) to closures
+
+    @field_validator("service")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _api_url(value)
+
+    @field_validator("handle")
+    @classmethod
+    def _handle(cls, value: str) -> str:
+        value = value.strip().removeprefix("@")
+        if not (value.startswith("did:") or ("." in value and " " not in value)):
+            raise ValueError("must be a handle like clinic.bsky.social (no @), or a did:plc:...")
+        return value
+
+
+class GoogleBusinessConfig(Strict):
+    """``channels.google_business``: each outlet's Google Business Profile special hours.
+
+    OAuth2 client and refresh token (scope business.manage): BROADCAST_GOOGLE_CLIENT_ID,
+    BROADCAST_GOOGLE_CLIENT_SECRET, BROADCAST_GOOGLE_REFRESH_TOKEN."""
+
+    #: outlet name (as in site.outlets) -> its location id, "locations/123..." or "123..."
+    locations: dict[str, str] = Field(min_length=1)
+    api_url: str = "https://mybusinessbusinessinformation.googleapis.com"
+    token_url: str = "https://oauth2.googleapis.com/token"
+
+    @field_validator("locations")
+    @classmethod
+    def _location_ids(cls, value: dict[str, str]) -> dict[str, str]:
+        result = {}
+        for outlet, location in value.items():
+            number = str(location).strip().removeprefix("locations/")
+            if not number.isdigit():
+                raise ValueError(
+                    f"{outlet}: {location!r} is not a location id like locations/1234567890"
+                )
+            result[outlet] = number
+        return result
+
+    @field_validator("api_url", "token_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _api_url(value)
+
+
+class WebhookConfig(Strict):
+    """``channels.webhook``: POST each notice as signed JSON to these URLs (the HMAC key is
+    BROADCAST_WEBHOOK_SECRET); each URL is its own subscriber, told once."""
+
+    urls: list[str] = Field(min_length=1)
+
+    @field_validator("urls")
+    @classmethod
+    def _urls(cls, value: list[str]) -> list[str]:
+        from urllib.parse import urlsplit
+
+        for url in value:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"{parts.scheme or url!r}: must be an http(s) URL")
+        if len(set(value)) != len(value):
+            raise ValueError("a URL is listed twice")
+        return value
+
+
+class AppriseConfig(Strict):
+    """``channels.apprise``: Apprise URLs (slack://, discord://, json://...); they embed
+    credentials, so prefer BROADCAST_APPRISE_URLS (space- or comma-separated), added to these."""
+
+    urls: list[str] = Field(default_factory=list)
+
+
+GRAPH_VERSION = r"^v\d{1,3}\.0$"
+
+
+def _numeric_id(value: Any) -> str:
+    text = str(value).strip()
+    if not text.isdigit():
+        raise ValueError("must be the numeric id (digits only, in quotes)")
+    return text
+
+
+class FacebookConfig(Strict):
+    """``channels.facebook``: one Page; its Page access token is BROADCAST_FACEBOOK_TOKEN."""
+
+    page_id: str
+    api_url: str = "https://graph.facebook.com"
+    api_version: str = Field(default="v24.0", pattern=GRAPH_VERSION)  # Graph API, e.g. v24.0
+
+    @field_validator("page_id", mode="before")
+    @classmethod
+    def _id(cls, value: Any) -> str:
+        return _numeric_id(value)
+
+    @field_validator("api_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _api_url(value)
+
+
+class InstagramConfig(Strict):
+    """``channels.instagram``: one professional account; BROADCAST_INSTAGRAM_TOKEN. Posts are
+    the notice card with the message as caption, so channels.banner.public_url is needed."""
+
+    user_id: str  # the Instagram professional account's id (not the @username)
+    api_url: str = "https://graph.facebook.com"
+    api_version: str = Field(default="v24.0", pattern=GRAPH_VERSION)
+    #: our own ceiling on posts per 24 h; Meta's (content_publishing_limit) applies as well
+    daily_limit: int = Field(default=50, ge=1, le=100)
+    poll_seconds: float = Field(default=5.0, gt=0, le=120)  # container status, this often
+    poll_attempts: int = Field(default=24, ge=1, le=200)  # and at most this many times a try
+
+    @field_validator("user_id", mode="before")
+    @classmethod
+    def _id(cls, value: Any) -> str:
+        return _numeric_id(value)
+
+    @field_validator("api_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _api_url(value)
+
+
+class XConfig(Strict):
+    """``channels.x``: one account, OAuth 1.0a user context: BROADCAST_X_CONSUMER_KEY,
+    _CONSUMER_SECRET, _ACCESS_TOKEN and _ACCESS_TOKEN_SECRET."""
+
+    api_url: str = "https://api.x.com"
+
+    @field_validator("api_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _api_url(value)
+
+
+class LinkedInConfig(Strict):
+    """``channels.linkedin``: one organisation page; a member token with
+    w_organization_social is BROADCAST_LINKEDIN_TOKEN."""
+
+    organization: str  # the page's numeric id, or urn:li:organization:<id>
+    #: the LinkedIn-Version header (YYYYMM); versions retire after about a year
+    version: str = Field(pattern=r"^20\d{2}(0[1-9]|1[0-2])$")
+    api_url: str = "https://api.linkedin.com"
+
+    @field_validator("organization", mode="before")
+    @classmethod
+    def _urn(cls, value: Any) -> str:
+        text = str(value).strip().removeprefix("urn:li:organization:")
+        return "urn:li:organization:" + _numeric_id(text)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> str:
+        return str(value).strip()
+
+    @field_validator("api_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _api_url(value)
 
 
 class ChannelsConfig(Strict):
     """One optional section per channel; a channel without a section is not used."""
 
     banner: BannerConfig | None = None
+    email: EmailConfig | None = None
+    telegram: TelegramConfig | None = None
+    mastodon: MastodonConfig | None = None
+    bluesky: BlueskyConfig | None = None
+    facebook: FacebookConfig | None = None
+    instagram: InstagramConfig | None = None
+    x: XConfig | None = None
+    linkedin: LinkedInConfig | None = None
+    google_business: GoogleBusinessConfig | None = None
+    webhook: WebhookConfig | None = None
+    apprise: AppriseConfig | None = None
+
+    @model_validator(mode="after")
+    def _cards_need_a_public_folder(self) -> ChannelsConfig:
+        """Notice cards are written beside the banner files and fetched by the platforms."""
+        wanting = [
+            name
+            for name in ("instagram", "telegram", "mastodon", "bluesky")
+            if (section := getattr(self, name)) is not None
+            and (name == "instagram" or section.cards)
+        ]
+        if wanting and (self.banner is None or self.banner.public_url is None):
+            raise ValueError(
+                f"the notice cards for {' and '.join(wanting)} are written beside the banner "
+                "files: set channels.banner.public_url to where the website serves them"
+            )
+        return self
+
+
+class Lifecycle(Strict):
+    """Which channels get which closure messages beyond the announcement.
+
+    Corrections and cancellations always go wherever the announcement went.
+    """
+
+    #: channels that get the reminder; default: every channel that takes one except email
+    remind: list[str] | None = None
+    #: channels that post "we're open again" on the resume date; default: none
+    reopen: list[str] = Field(default_factory=list)
+    #: "post" a correction, or "edit" the original where the platform allows (Telegram, Mastodon)
+    corrections: Literal["post", "edit"] = "post"
+
+
+class Schedule(Strict):
+    """``schedule``: when ``broadcast worker`` runs its passes, in the site's time zone."""
+
+    daily_at: str = "08:00"
+    feed_poll_minutes: int = Field(default=15, ge=0, le=1440)  # 0 = no feed poll
+
+    @field_validator("daily_at", mode="before")
+    @classmethod
+    def _clock_time(cls, value: Any) -> str:
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value if isinstance(value, str) else "")
+        if match is None:
+            raise ValueError('must be a time of day in quotes, like "08:00" (24-hour HH:MM)')
+        return f"{int(match[1]):02d}:{match[2]}"
+
+    @property
+    def daily_time(self) -> time:
+        return time.fromisoformat(self.daily_at)
 
 
 class Config(Strict):
     site: Site
+    lifecycle: Lifecycle = Field(default_factory=Lifecycle)
     closures: list[Closure] = Field(default_factory=list)
     articles: Articles = Field(default_factory=Articles)
     channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
     database: str = "sqlite:///var/broadcaster.db"
     templates: Path = Path("templates")
+    schedule: Schedule = Field(default_factory=Schedule)
+
+    @field_validator("closures", mode="before")
+    @classmethod
+    def _nothing_listed(cls, value: Any) -> Any:
+        """``closures:`` with every entry deleted means none, not a mistake."""
+        return [] if value is None else value
 
 
 class Secrets(BaseSettings):
@@ -129,8 +512,23 @@ class Secrets(BaseSettings):
     telegram_token: SecretStr | None = None
     mastodon_token: SecretStr | None = None
     bluesky_app_password: SecretStr | None = None
+    facebook_token: SecretStr | None = None
+    instagram_token: SecretStr | None = None
+    x_consumer_key: SecretStr | None = None
+    x_consumer_secret: SecretStr | None = None
+    x_access_token: SecretStr | None = None
+    x_access_token_secret: SecretStr | None = None
+    linkedin_token: SecretStr | None = None
     smtp_password: SecretStr | None = None
     email_unsubscribe_secret: SecretStr | None = None
+    google_client_id: SecretStr | None = None
+    google_client_secret: SecretStr | None = None
+    google_refresh_token: SecretStr | None = None
+    webhook_secret: SecretStr | None = None
+    #: Apprise URLs carry credentials: space- or comma-separated, added to channels.apprise.urls
+    apprise_urls: SecretStr | None = None
+    #: overrides ``database:`` -- a PostgreSQL URL carries a password, so it may live here
+    database_url: SecretStr | None = None
 
     def all_values(self) -> list[str]:
         """Every secret that is set, for redaction and for tests that grep output."""

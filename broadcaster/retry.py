@@ -39,7 +39,9 @@ class RetryPolicy:
 
     def next_attempt(self, now: datetime, attempts: int, retry_after: float | None) -> datetime:
         """When the next pass may try again, after ``attempts`` failed passes."""
-        backoff: timedelta = min(self.next_pass_max, self.next_pass_base * 2 ** max(0, attempts - 1))
+        backoff: timedelta = min(
+            self.next_pass_max, self.next_pass_base * 2 ** max(0, attempts - 1)
+        )
         if retry_after is not None:
             backoff = max(backoff, timedelta(seconds=retry_after))
         return now + backoff

@@ -13,8 +13,22 @@ from typing import Any
 
 import httpx
 
+from broadcaster.channels import (
+    apprise_channel,
+    facebook,
+    google_business,
+    instagram,
+    linkedin,
+    webhook,
+    x,
+)
 from broadcaster.channels.banner import BannerChannel
 from broadcaster.channels.base import Channel, Skipped, Store
+from broadcaster.channels.bluesky import BlueskyChannel
+from broadcaster.channels.cards import notice_cards
+from broadcaster.channels.email import email_channel
+from broadcaster.channels.mastodon import MastodonChannel
+from broadcaster.channels.telegram import TelegramChannel
 from broadcaster.config import Config, Secrets
 
 
@@ -32,11 +46,73 @@ Factory = Callable[[Any, Deps], Channel | Skipped]
 
 
 def _banner(section: Any, deps: Deps) -> Channel:
-    return BannerChannel(section.output_dir)
+    return BannerChannel(section.output_dir, deps.config.site)
+
+
+def _email(section: Any, deps: Deps) -> Channel | Skipped:
+    return email_channel(section, deps.secrets, deps.store)
+
+
+def _telegram(section: Any, deps: Deps) -> Channel | Skipped:
+    token = deps.secrets.telegram_token
+    if token is None or not token.get_secret_value():
+        return Skipped("telegram", "BROADCAST_TELEGRAM_TOKEN is not set")
+    return TelegramChannel(
+        deps.http,
+        token=token.get_secret_value(),
+        chat_id=section.chat_id,
+        store=deps.store,
+        api_url=section.api_url,
+        link_preview=section.link_preview,
+        disable_notification=section.disable_notification,
+        cards=notice_cards(deps.config) if section.cards else None,
+    )
+
+
+def _mastodon(section: Any, deps: Deps) -> Channel | Skipped:
+    token = deps.secrets.mastodon_token
+    if token is None or not token.get_secret_value():
+        return Skipped("mastodon", "BROADCAST_MASTODON_TOKEN is not set")
+    return MastodonChannel(
+        deps.http,
+        token=token.get_secret_value(),
+        instance=section.instance,
+        store=deps.store,
+        visibility=section.visibility,
+        language=section.language or deps.config.site.language,
+        cards=notice_cards(deps.config) if section.cards else None,
+    )
+
+
+def _bluesky(section: Any, deps: Deps) -> Channel | Skipped:
+    password = deps.secrets.bluesky_app_password
+    if password is None or not password.get_secret_value():
+        return Skipped("bluesky", "BROADCAST_BLUESKY_APP_PASSWORD is not set")
+    return BlueskyChannel(
+        deps.http,
+        handle=section.handle,
+        password=password.get_secret_value(),
+        store=deps.store,
+        service=section.service,
+        langs=section.langs or [deps.config.site.language],
+        link_thumbnails=section.link_thumbnails,
+        cards=notice_cards(deps.config) if section.cards else None,
+    )
 
 
 FACTORIES: dict[str, Factory] = {
     "banner": _banner,
+    "email": _email,
+    "telegram": _telegram,
+    "mastodon": _mastodon,
+    "bluesky": _bluesky,
+    "facebook": facebook.from_config,
+    "instagram": instagram.from_config,
+    "x": x.from_config,
+    "linkedin": linkedin.from_config,
+    "google_business": google_business.from_config,
+    "webhook": webhook.from_config,
+    "apprise": apprise_channel.from_config,
 }
 
 

@@ -7,6 +7,10 @@ it outside its window by the browser's clock even if no pass runs, and lets a vi
 dismiss it). Each file is written to a temporary name and renamed, so a web server never
 serves half a file. The ledger still records one ``banner`` delivery per notice, so
 ``history`` shows when each notice first appeared.
+
+For closures it also writes ``closures.jsonld`` (schema.org special opening hours, also under
+``jsonld`` in ``banner.json``) and ``closures.ics`` (a calendar to subscribe to); see
+:mod:`broadcaster.channels.banner_extras`.
 """
 
 from __future__ import annotations
@@ -21,42 +25,48 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from broadcaster.channels.base import Channel, Outgoing, Receipt, Target
+from broadcaster.channels import banner_extras
+from broadcaster.channels.banner_extras import Business
+from broadcaster.channels.base import Publisher, Receipt, Target
+from broadcaster.config import Site
 from broadcaster.errors import RetryableError
 
 PLACEHOLDER = "/*BANNER_DATA*/null"
 
 
-class BannerChannel(Channel):
+class BannerChannel(Publisher):
     name = "banner"
     accepts = frozenset({"closure:banner"})
     parts = ("text", "html")
 
-    def __init__(self, output_dir: Path) -> None:
+    def __init__(self, output_dir: Path, site: Site | None = None) -> None:
         self.output_dir = output_dir
+        self.business = (
+            Business(site.name, site.url, tuple(site.outlets)) if site is not None else Business()
+        )
 
     def targets(self) -> list[Target]:
         return [Target("site")]
 
-    def build(self, outgoing: Outgoing) -> dict[str, Any]:
-        raise NotImplementedError("the banner publishes its whole state; see publish()")
-
-    async def send(self, payload: Any) -> Receipt:
-        raise NotImplementedError("the banner publishes its whole state; see publish()")
-
     async def publish(self, entries: Sequence[dict[str, Any]], now: datetime) -> Receipt:
-        """Write the three files for ``entries`` (each: id, kind, start, end, text, html)."""
+        """Write the files for ``entries`` (each: id, kind, start, end, text, html, and for a
+        closure a ``closure`` dict from :meth:`ClosureNotice.facts`)."""
         unique = list({e["id"]: e for e in entries}.values())
-        data = {"generated_at": now.isoformat(), "notices": unique}
+        data: dict[str, Any] = {"generated_at": now.isoformat(), "notices": unique}
         current = [
             e
             for e in unique
             if datetime.fromisoformat(e["start"]) <= now < datetime.fromisoformat(e["end"])
         ]
+        jsonld = banner_extras.opening_hours(current, self.business)
         files = {
-            "banner.json": json.dumps(data, ensure_ascii=False, indent=2) + "\n",
+            "banner.json": json.dumps({**data, "jsonld": jsonld}, ensure_ascii=False, indent=2)
+            + "\n",
             "banner.html": banner_fragment(current),
             "banner.js": banner_script(data),
+            "closures.jsonld": _script_safe(json.dumps(jsonld, ensure_ascii=False, indent=2))
+            + "\n",
+            "closures.ics": banner_extras.calendar(current, self.business).decode("utf-8"),
         }
         try:
             self.output_dir.mkdir(parents=True, exist_ok=True)
@@ -92,25 +102,34 @@ def banner_script(data: dict[str, Any]) -> str:
     template = (
         resources.files("broadcaster").joinpath("assets/banner.js").read_text(encoding="utf-8")
     )
-    encoded = (
-        json.dumps(data, ensure_ascii=False)
-        .replace("<", "\\u003c")
+    return template.replace(PLACEHOLDER, _script_safe(json.dumps(data, ensure_ascii=False)), 1)
+
+
+def _script_safe(encoded: str) -> str:
+    """JSON that stays the same JSON but cannot end a ``<script>`` it is pasted into (the
+    banner script, or JSON-LD a site inlines in ``<script type="application/ld+json">``)."""
+    return (
+        encoded.replace("<", "\\u003c")
         .replace(">", "\\u003e")
         .replace("&", "\\u0026")
         .replace("\u2028", "\\u2028")
         .replace("\u2029", "\\u2029")
     )
-    return template.replace(PLACEHOLDER, encoded, 1)
 
 
 def _write_atomically(path: Path, text: str) -> bool:
-    """Write via a temporary file and rename; skip when the content is unchanged."""
-    if path.exists() and path.read_text(encoding="utf-8") == text:
+    """Write via a temporary file and rename; skip when the content is unchanged.
+
+    Bytes are compared and written as they are, so the CRLF line ends iCalendar requires
+    survive and an unchanged calendar is not rewritten.
+    """
+    content = text.encode("utf-8")
+    if path.exists() and path.read_bytes() == content:
         return False
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)

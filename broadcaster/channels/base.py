@@ -8,19 +8,27 @@ with a pure ``build``, and ``send``s it, returning a receipt or raising one of
 
 from __future__ import annotations
 
+import html
+import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar, Literal, Protocol
 
 import regex
 
-from broadcaster.errors import DeliveryError, PermanentError
+from broadcaster.errors import DeliveryError
 from broadcaster.render import Message
 
 Receipt = dict[str, Any]
-Unit = Literal["chars", "graphemes", "utf16", "bytes"]
-URL_PATTERN = regex.compile(r"https?://[^\s<>\"]+")
+#: "x-weighted": X's count (twitter-text v3): NFC, most scripts 1 per code point, others
+#: (CJK...) 2, an emoji sequence 2 -- see :func:`x_weighted_length`
+Unit = Literal["chars", "graphemes", "utf16", "bytes", "x-weighted"]
+#: A URL as platforms detect it in plain text: trailing punctuation (``.``, ``)``...) is not
+#: part of it, so "see https://x.example/a." links to ``/a``, as Mastodon and Bluesky do.
+URL_PATTERN = regex.compile(r"https?://[^\s<>\"]+?(?=[.,;:!?)\]'\"]*(?:[\s<>\"]|$))")
+_TAG = regex.compile(r"<[^>]*>")
 
 
 class Store(Protocol):
@@ -39,8 +47,26 @@ class Limits:
     unit: Unit = "chars"
     url_length: int | None = None  # every URL counts as this many units (Mastodon, X: 23)
     part: str = "text"  # the rendered part the limit applies to
+    #: a second ceiling in UTF-8 bytes, checked as well (Bluesky: 300 graphemes *and* 3000 bytes)
+    max_bytes: int | None = None
+    #: "html": the limit counts only the text left after tags and entities (Telegram's HTML mode)
+    markup: Literal["plain", "html"] = "plain"
+
+    def visible(self, text: str) -> str:
+        """The text the platform counts: without tags and with entities decoded, for HTML."""
+        if self.markup == "html":
+            return html.unescape(_TAG.sub("", text))
+        return text
+
+    def fits(self, text: str) -> bool:
+        """Within every ceiling this declares."""
+        if self.max_length is not None and self.measure(text) > self.max_length:
+            return False
+        return self.max_bytes is None or len(self.visible(text).encode()) <= self.max_bytes
 
     def measure(self, text: str) -> int:
+        """The length in ``unit``, as the platform counts it (shown by plan and validate)."""
+        text = self.visible(text)
         if self.url_length is not None:
             text = URL_PATTERN.sub("x" * self.url_length, text)
         if self.unit == "graphemes":
@@ -49,6 +75,8 @@ class Limits:
             return len(text.encode("utf-16-le")) // 2
         if self.unit == "bytes":
             return len(text.encode("utf-8"))
+        if self.unit == "x-weighted":
+            return x_weighted_length(text)
         return len(text)
 
 
@@ -73,6 +101,13 @@ class Outgoing:
     target: Target
     link: str | None = None
     image: str | None = None
+    title: str | None = None  # an article's title and summary, for link cards (Bluesky)
+    summary: str | None = None
+    #: set when this delivery edits an earlier post: that post's receipt (see supports_edit)
+    original: Receipt | None = None
+    #: a closure's facts (:meth:`ClosureNotice.facts`: start, end, resume, outlets, reason),
+    #: for channels that show them rather than text (notice cards)
+    facts: Mapping[str, Any] | None = None
 
 
 class Channel(ABC):
@@ -83,9 +118,12 @@ class Channel(ABC):
     accepts: ClassVar[frozenset[str]]
     #: template parts to render for it ("text", "html", "subject")
     parts: ClassVar[tuple[str, ...]] = ("text",)
-    limits: ClassVar[Limits] = Limits()
+    #: a class default; a channel whose server announces its limits sets them in prepare()
+    limits: Limits = Limits()
     #: how many targets are claimed at once; a killed process leaves at most this many unknown
     claim_batch: ClassVar[int] = 100
+    #: True if build() turns an Outgoing with ``original`` into an edit of that post
+    supports_edit: ClassVar[bool] = False
 
     def takes(self, kind: str, occasion: str) -> bool:
         return f"{kind}:{occasion}" in self.accepts
@@ -113,12 +151,44 @@ class Channel(ABC):
             except DeliveryError as exc:
                 yield outgoing.delivery_id, exc
 
+    async def prepare(self) -> None:  # noqa: B027 - optional hook
+        """Called once per pass before anything is rendered for this channel: a channel whose
+        limits come from its server (Mastodon's instance document) reads them here. Must not
+        raise: on failure keep the previous or default limits."""
+
     async def check(self) -> str:
-        """Verify credentials without posting; returns a one-line description."""
-        raise PermanentError(f"{self.name}: no credential check available")
+        """Verify credentials without posting; returns a one-line description or raises a
+        DeliveryError. A channel without credentials has nothing to verify."""
+        return f"{self.name}: no credentials to check"
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, most channels hold nothing
         """Release connections; called once at the end of a pass."""
+
+
+class Publisher(Channel):
+    """A channel that shows *state* rather than posting messages: the website banner, a
+    business listing's special opening hours. Every pass hands it the full current set of
+    entries (one per notice whose ``banner`` window is open, each with its rendered text and
+    the closure's facts); it makes its target match that set. The ledger still records one
+    delivery per notice, so ``history`` shows when each first appeared."""
+
+    accepts = frozenset({"closure:banner"})
+
+    def build(self, outgoing: Outgoing) -> Any:
+        raise NotImplementedError(f"{self.name} publishes its whole state; see publish()")
+
+    async def send(self, payload: Any) -> Receipt:
+        raise NotImplementedError(f"{self.name} publishes its whole state; see publish()")
+
+    @abstractmethod
+    async def publish(self, entries: Sequence[dict[str, Any]], now: datetime) -> Receipt:
+        """Make the target show exactly ``entries``; raise a DeliveryError if it could not."""
+
+    async def check_plan(self, entries: Sequence[dict[str, Any]], now: datetime) -> str | None:
+        """For ``broadcast plan``: ask the target whether it would accept ``entries`` without
+        changing anything (Google's ``validateOnly``); a note for the plan, None if this
+        publisher cannot tell, or a DeliveryError saying why a run would fail."""
+        return None
 
 
 @dataclass(frozen=True)
@@ -127,3 +197,20 @@ class Skipped:
 
     name: str
     reason: str
+
+
+#: code points X weighs 1 (twitter-text v3 config ``ranges``); everything else weighs 2
+_X_LIGHT = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
+_EMOJI = regex.compile(r"\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3")
+
+
+def x_weighted_length(text: str) -> int:
+    """A text's length as X counts it, URLs aside: NFC first, then per code point 1 or 2 by
+    range, except that an emoji sequence (flags, keycaps, ZWJ families) counts 2 in all."""
+    total = 0
+    for cluster in regex.findall(r"\X", unicodedata.normalize("NFC", text)):
+        if _EMOJI.search(cluster) and (len(cluster) > 1 or ord(cluster) > _X_LIGHT[0][1]):
+            total += 2
+            continue
+        total += sum(1 if any(lo <= ord(c) <= hi for lo, hi in _X_LIGHT) else 2 for c in cluster)
+    return total

@@ -1,0 +1,441 @@
+"""Google Business Profile: each outlet's special hours show its closed days on Google Maps.
+
+Like the banner this is a :class:`Publisher`: every pass hands it the closures whose banner
+window is open (announcement until reopening), and for each configured outlet it makes the
+location's ``specialHours`` agree with them (channel-apis.md §9):
+
+1. ``GET /v1/locations/{id}?readMask=specialHours``;
+2. merge (:func:`merge`): one ``closed: true`` period (``startDate`` only) per closed day from
+   today on; the periods broadcaster added for a closure that is gone (cancelled, moved or
+   over) are removed; **every other period is the clinic's and is kept as it is**;
+3. ``PATCH /v1/locations/{id}?updateMask=specialHours`` with the whole list (the mask
+   replaces it) -- only when it changed, so a pass with nothing new reads and writes nothing.
+
+Which periods are ours is remembered per location in the ledger DB (``Store``), never guessed
+from Google's data: a closed day the clinic entered by hand is never removed. A day that
+already has a hand-made period (closed, or special opening times) is left to that period:
+broadcaster does not add its own beside it (Google would hold two contradicting periods) and
+reports the day under ``by_hand`` in the receipt and as a warning. Past days are history and
+are never touched. The days about to be added are recorded before the PATCH, so a PATCH whose
+reply is lost cannot leave periods nobody remembers adding.
+
+Auth is the OAuth2 refresh-token grant done by google-auth; the access token is cached in
+memory and in the ledger DB until shortly before it expires (see :class:`GoogleToken`).
+Failures: 401 renews the token once, then is permanent; 429 and 5xx are retried; 400
+``INVALID_ARGUMENT`` and every other 4xx are permanent, with Google's own message.
+``broadcast plan`` sends the PATCH with ``validateOnly=true`` (:meth:`check_plan`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from broadcaster.channels.base import Channel, Publisher, Receipt, Skipped, Store, Target
+from broadcaster.channels.http_api import HttpChannel, NoReply, json_object, status_line
+from broadcaster.errors import DeliveryError, PermanentError, RetryableError
+
+if TYPE_CHECKING:
+    from google.oauth2.credentials import Credentials
+
+    from broadcaster.channels import Deps
+
+log = logging.getLogger(__name__)
+
+SCOPE = "https://www.googleapis.com/auth/business.manage"
+OURS_KEY = "google_business:ours:"  # + location id -> JSON list of the ISO days we added
+TOKEN_KEY = "google_business:token:"  # + digest of client and refresh token -> cached token
+Period = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Merge:
+    """What one location's special hours become, and why."""
+
+    periods: list[Period]  # the whole new list, for the PATCH
+    added: list[date]
+    removed: list[date]
+    by_hand: list[date]  # closed days left to a period the clinic made by hand
+    ours: set[date]  # the days whose closed period is ours afterwards
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed)
+
+
+def merge(current: Sequence[Period], ours: set[date], wanted: set[date], today: date) -> Merge:
+    """Pure: ``current`` periods with our closed days set to ``wanted`` (days before ``today``
+    are left alone), keeping every period that is not ours."""
+    mine = {d for p in current if (d := _closed_day(p)) is not None and d in ours}
+    by_hand_days = {d for p in current if (d := _start(p)) is not None and d not in mine}
+    wanted = {d for d in wanted if d >= today}
+    keep = {d for d in mine if d in wanted or d < today}
+    added = sorted(d for d in wanted - mine if d not in by_hand_days)
+    periods = [p for p in current if _closed_day(p) not in mine or _closed_day(p) in keep]
+    periods += [closed_period(d) for d in added]
+    return Merge(
+        periods=periods,
+        added=added,
+        removed=sorted(mine - keep),
+        by_hand=sorted(wanted & by_hand_days),
+        ours={d for d in keep | set(added) if d >= today},
+    )
+
+
+def closed_days(
+    entries: Iterable[Mapping[str, Any]], locations: Mapping[str, str]
+) -> dict[str, set[date]]:
+    """Location id -> the days its outlet is closed, from the entries' ``closure`` facts."""
+    result: dict[str, set[date]] = {location: set() for location in locations.values()}
+    for entry in entries:
+        facts = entry.get("closure")
+        if not facts:
+            continue
+        start, end = date.fromisoformat(facts["start"]), date.fromisoformat(facts["end"])
+        days = {start + timedelta(days=n) for n in range((end - start).days + 1)}
+        for outlet, location in locations.items():
+            if facts.get("all_outlets") or outlet in facts.get("outlets", ()):
+                result[location] |= days
+    return result
+
+
+def closed_period(day: date) -> Period:
+    """Closed all day: ``closed`` makes Google ignore every other field but ``startDate``."""
+    return {"startDate": {"year": day.year, "month": day.month, "day": day.day}, "closed": True}
+
+
+class GoogleToken:
+    """An access token from the refresh-token grant (google-auth does the exchange, in a worker
+    thread: it is a blocking library), cached in memory and in the ledger DB until google-auth
+    considers it expired (a few minutes early), so most runs never call the token endpoint."""
+
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        token_url: str,
+        store: Store,
+    ) -> None:
+        # imported here: google-auth loads cryptography, which every other command can skip
+        import urllib3
+        from google.auth.transport.urllib3 import Request as GoogleTransport
+        from google.oauth2.credentials import Credentials
+
+        self.store = store
+        self.token_url = token_url
+        self._credentials: Credentials = Credentials(  # type: ignore[no-untyped-call]
+            None,
+            refresh_token=refresh_token,
+            token_uri=token_url,
+            client_id=client_id,
+            client_secret=client_secret,
+            scopes=[SCOPE],
+        )
+        digest = hashlib.sha256(f"{client_id}\0{refresh_token}\0{token_url}".encode()).hexdigest()
+        self._key = TOKEN_KEY + digest[:16]
+        self._transport = GoogleTransport(  # type: ignore[no-untyped-call]
+            urllib3.PoolManager(timeout=urllib3.Timeout(connect=10, read=30), retries=1)
+        )
+        self._lock = asyncio.Lock()
+        self.refreshes = 0  # token endpoint calls made by this process, for tests
+
+    async def current(self) -> str:
+        """A token good for a few more minutes: cached, or freshly exchanged."""
+        async with self._lock:
+            if not self._credentials.valid:
+                self._load()
+            if not self._credentials.valid:
+                await self._refresh()
+            return str(self._credentials.token)
+
+    async def renewed(self, stale: str) -> str:
+        """After Google refused ``stale`` (401): a new token, unless one was got meanwhile."""
+        async with self._lock:
+            if self._credentials.token != stale and self._credentials.valid:
+                return str(self._credentials.token)
+            await self._refresh()
+            return str(self._credentials.token)
+
+    def _load(self) -> None:
+        cached = json.loads(self.store.get_value(self._key) or "{}")
+        if cached.get("token") and cached.get("expiry"):
+            self._credentials.token = cached["token"]
+            expiry = datetime.fromisoformat(cached["expiry"])
+            self._credentials.expiry = expiry.astimezone(UTC).replace(tzinfo=None)  # naive UTC
+
+    async def _refresh(self) -> None:
+        from google.auth import exceptions as google_errors
+
+        self.refreshes += 1
+        try:
+            await asyncio.to_thread(self._credentials.refresh, self._transport)
+        except google_errors.RefreshError as exc:
+            detail = str(exc.args[0] if exc.args else exc)[:200]
+            if getattr(exc, "retryable", False):
+                raise RetryableError(f"google_business: token endpoint: {detail}") from None
+            raise PermanentError(
+                f"google_business: Google refused the refresh token ({detail}); create a new "
+                "one with the business.manage scope and set BROADCAST_GOOGLE_REFRESH_TOKEN "
+                "(and BROADCAST_GOOGLE_CLIENT_ID / _SECRET of the same OAuth client)"
+            ) from None
+        except google_errors.TransportError:
+            host = httpx.URL(self.token_url).host
+            raise RetryableError(f"google_business: cannot reach {host} for a token") from None
+        expiry = self._credentials.expiry
+        if expiry is not None:
+            self.store.set_value(
+                self._key,
+                json.dumps(
+                    {
+                        "token": self._credentials.token,
+                        "expiry": expiry.replace(tzinfo=UTC).isoformat(),
+                    }
+                ),
+            )
+
+
+def from_config(section: Any, deps: Deps) -> Channel | Skipped:
+    """``channels.google_business`` and the BROADCAST_GOOGLE_* OAuth secrets as a channel."""
+    given = {
+        "BROADCAST_GOOGLE_CLIENT_ID": deps.secrets.google_client_id,
+        "BROADCAST_GOOGLE_CLIENT_SECRET": deps.secrets.google_client_secret,
+        "BROADCAST_GOOGLE_REFRESH_TOKEN": deps.secrets.google_refresh_token,
+    }
+    values = {name: s.get_secret_value() if s else "" for name, s in given.items()}
+    missing = [name for name, value in values.items() if not value]
+    if missing:
+        return Skipped("google_business", f"{', '.join(missing)} not set")
+    outlets = deps.config.site.outlets
+    unknown = [o for o in section.locations if outlets and o not in outlets]
+    if unknown:
+        return Skipped(
+            "google_business",
+            f"channels.google_business.locations: unknown outlet {', '.join(map(repr, unknown))}"
+            f" (site.outlets: {', '.join(outlets)})",
+        )
+    client_id, client_secret, refresh_token = values.values()
+    token = GoogleToken(
+        client_id=client_id,
+        client_secret=client_secret,
+        refresh_token=refresh_token,
+        token_url=section.token_url,
+        store=deps.store,
+    )
+    return GoogleBusinessChannel(
+        deps.http,
+        locations=section.locations,
+        token=token,
+        store=deps.store,
+        tz=deps.config.site.tz,
+        api_url=section.api_url,
+        secrets=[client_secret, refresh_token],
+    )
+
+
+class GoogleBusinessChannel(HttpChannel, Publisher):
+    name = "google_business"
+    accepts = frozenset({"closure:banner"})
+    parts = ("text", "html")  # rendered like the banner's, though Google shows only the days
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        locations: Mapping[str, str],
+        token: GoogleToken,
+        store: Store,
+        tz: ZoneInfo,
+        api_url: str = "https://mybusinessbusinessinformation.googleapis.com",
+        secrets: Iterable[str] = (),
+    ) -> None:
+        super().__init__(http, api_url, secrets)
+        self.locations = dict(locations)  # outlet name -> location id (digits)
+        self.token = token
+        self.store = store
+        self.tz = tz
+
+    def targets(self) -> list[Target]:
+        return [Target("site")]
+
+    async def publish(self, entries: Sequence[dict[str, Any]], now: datetime) -> Receipt:
+        """Bring every location's special hours in step with ``entries``."""
+        return {"locations": await self._each(entries, now, validate_only=False)}
+
+    async def check_plan(self, entries: Sequence[dict[str, Any]], now: datetime) -> str | None:
+        """The same change, sent with ``validateOnly=true``: Google checks it, nothing changes
+        (and nothing is remembered)."""
+        results = await self._each(entries, now, validate_only=True)
+        changes = [_describe(self._outlet(loc), r) for loc, r in results.items() if r["changed"]]
+        if changes:
+            return "Google accepts (validateOnly): " + "; ".join(changes)
+        if not entries:
+            return None
+        return "Google special hours already in step"
+
+    async def check(self) -> str:
+        """Exchange the refresh token and read every location's special hours; changes nothing."""
+        found = []
+        for outlet, location in self.locations.items():
+            periods = await self._read(location)
+            found.append(f"{outlet} (locations/{location}: {len(periods)} special-hours periods)")
+        return "google_business: can read " + ", ".join(found)
+
+    def preview(self, facts: Mapping[str, Any]) -> list[tuple[str, list[date]]]:
+        """Per outlet, the closed days a closure adds (for ``broadcast preview``)."""
+        days = closed_days([{"closure": facts}], self.locations)
+        return [(f"{o} (locations/{loc})", sorted(days[loc])) for o, loc in self.locations.items()]
+
+    # -- one location -----------------------------------------------------------------------
+
+    async def _each(
+        self, entries: Sequence[dict[str, Any]], now: datetime, *, validate_only: bool
+    ) -> dict[str, dict[str, Any]]:
+        """Sync each location; one failing location does not stop the others."""
+        self._unreachable = None
+        wanted = closed_days(entries, self.locations)
+        today = now.astimezone(self.tz).date()
+        results: dict[str, dict[str, Any]] = {}
+        errors: list[DeliveryError] = []
+        for location in wanted:
+            try:
+                results[location] = await self._sync(
+                    location, wanted[location], today, validate_only
+                )
+            except DeliveryError as exc:
+                errors.append(exc)
+        if errors:
+            message = "; ".join(e.message for e in errors)
+            if any(isinstance(e, RetryableError) for e in errors):
+                raise RetryableError(message)
+            raise PermanentError(message)
+        return results
+
+    async def _sync(
+        self, location: str, wanted: set[date], today: date, validate_only: bool
+    ) -> dict[str, Any]:
+        ours = self._ours(location)
+        if not wanted and not {d for d in ours if d >= today}:
+            return _result(Merge([], [], [], [], set()))  # nothing of ours to show or remove
+        plan = merge(await self._read(location), ours, wanted, today)
+        for day in plan.by_hand:
+            log.warning(
+                "google_business: %s already has special hours set by hand on %s; "
+                "left as they are (not marked closed)",
+                self._outlet(location),
+                day.isoformat(),
+            )
+        if not plan.changed:
+            if not validate_only and plan.ours != ours:
+                self._remember(location, plan.ours)
+            return _result(plan)
+        if not validate_only:
+            self._remember(location, ours | set(plan.added))  # before: a lost reply stays ours
+        try:
+            await self._patch(location, plan.periods, validate_only)
+        except NoReply:
+            raise
+        except DeliveryError:
+            if not validate_only:
+                self._remember(location, ours)  # Google answered: nothing was added
+            raise
+        if not validate_only:
+            self._remember(location, plan.ours)
+        return _result(plan)
+
+    def _ours(self, location: str) -> set[date]:
+        days = json.loads(self.store.get_value(OURS_KEY + location) or "[]")
+        return {date.fromisoformat(d) for d in days}
+
+    def _remember(self, location: str, days: set[date]) -> None:
+        self.store.set_value(OURS_KEY + location, json.dumps(sorted(d.isoformat() for d in days)))
+
+    def _outlet(self, location: str) -> str:
+        return next((o for o, loc in self.locations.items() if loc == location), location)
+
+    # -- requests ---------------------------------------------------------------------------
+
+    async def _read(self, location: str) -> list[Period]:
+        body = await self._api("GET", location, params={"readMask": "specialHours"})
+        periods = (body.get("specialHours") or {}).get("specialHourPeriods") or []
+        return [p for p in periods if isinstance(p, dict)]
+
+    async def _patch(self, location: str, periods: list[Period], validate_only: bool) -> None:
+        params = {"updateMask": "specialHours"}
+        if validate_only:
+            params["validateOnly"] = "true"
+        body = {"specialHours": {"specialHourPeriods": periods}}
+        await self._api("PATCH", location, params=params, json=body)
+
+    async def _api(self, method: str, location: str, **kwargs: Any) -> dict[str, Any]:
+        """One authorised call; a refused token is renewed once."""
+        url = f"{self.base_url}/v1/locations/{location}"
+        token = await self.token.current()
+        response = await self.call(method, url, headers=_bearer(token), **kwargs)
+        if response.status_code == 401:
+            token = await self.token.renewed(token)
+            response = await self.call(method, url, headers=_bearer(token), **kwargs)
+        if response.is_success:
+            return json_object(response)
+        raise self._error(location, response)
+
+    def _error(self, location: str, response: httpx.Response) -> DeliveryError:
+        error = json_object(response).get("error") or {}
+        status = str(error.get("status") or status_line(response))
+        message = f"{self._outlet(location)} (locations/{location}): {status}"
+        if error.get("message"):
+            message += f": {error['message']}"
+        violations = [
+            f"{v.get('field', '?')}: {v.get('description', '')}"
+            for detail in error.get("details") or []
+            for v in detail.get("fieldViolations") or []
+        ]
+        if violations:
+            message += f" ({'; '.join(violations)})"
+        hint = {
+            401: " -- Google refused a fresh access token too: check BROADCAST_GOOGLE_*",
+            403: " -- the account behind BROADCAST_GOOGLE_REFRESH_TOKEN must manage this location",
+            404: " -- check channels.google_business.locations",
+        }.get(response.status_code, "")
+        return self.failure(response, message + hint)
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _start(period: Period) -> date | None:
+    start = period.get("startDate") or {}
+    try:
+        return date(int(start["year"]), int(start["month"]), int(start["day"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _closed_day(period: Period) -> date | None:
+    return _start(period) if period.get("closed") is True else None
+
+
+def _result(plan: Merge) -> dict[str, Any]:
+    return {
+        "changed": plan.changed,
+        "added": [d.isoformat() for d in plan.added],
+        "removed": [d.isoformat() for d in plan.removed],
+        "by_hand": [d.isoformat() for d in plan.by_hand],
+    }
+
+
+def _describe(outlet: str, result: Mapping[str, Any]) -> str:
+    parts = [f"+{len(result['added'])} closed" if result["added"] else ""]
+    parts.append(f"-{len(result['removed'])} removed" if result["removed"] else "")
+    return f"{outlet} " + ", ".join(p for p in parts if p)

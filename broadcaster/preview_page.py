@@ -1,0 +1,232 @@
+"""``broadcast preview NOTICE_ID --html FILE``: one page showing a notice on every channel.
+
+For an admin to check before a run: one panel per configured channel (skipped ones say why),
+each with every message the notice produces there (announcement, reminder...), rendered
+exactly as the dispatcher will send it, its length counted as the platform counts it against
+the platform's limit (over-long templates are highlighted: they will be shortened), the notice
+card where the channel posts one, and what a non-text channel will do (Google's closed days,
+the webhook's JSON document, the Apprise services).
+
+Safety: the page is one self-contained file (styles inline, the card as a data: URI) under a
+Content-Security-Policy that allows no script and no request at all. Text is escaped; HTML
+parts (Telegram, email, banner) are shown rendered inside ``<iframe sandbox srcdoc>`` frames,
+which cannot run script either -- so a hostile closure reason shows as text and does nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from broadcaster.channels.apprise_channel import AppriseChannel
+from broadcaster.channels.base import Channel, Outgoing, Target
+from broadcaster.channels.google_business import GoogleBusinessChannel
+from broadcaster.channels.webhook import WebhookChannel
+from broadcaster.dispatch import Dispatcher
+from broadcaster.ledger import Group
+from broadcaster.notices import ArticleNotice, ClosureNotice, Notice
+from broadcaster.render import Message, day
+
+TEMPLATE = "assets/preview.html"
+FRAME_CSP = (
+    '<meta http-equiv="Content-Security-Policy" '
+    "content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
+)
+_HEAD = re.compile(r"<head(\s[^>]*)?>", re.IGNORECASE)
+UNITS = {
+    "chars": "characters",
+    "graphemes": "characters (graphemes)",
+    "utf16": "UTF-16 units",
+    "bytes": "bytes",
+}
+
+
+@dataclass
+class Part:
+    """One rendered part of one message (text, html, subject) and its length."""
+
+    name: str
+    text: str
+    html: bool
+    length: int | None = None  # as the platform counts, for the part its limit applies to
+    limit: int | None = None
+    unit: str = ""
+    template_length: int | None = None  # before shortening, when the template was too long
+
+    @property
+    def over(self) -> bool:
+        return bool(self.limit and (self.template_length or self.length or 0) > self.limit)
+
+    @property
+    def document(self) -> str:
+        """HTML for the sandboxed frame: a whole email as it is, a fragment as the platform
+        shows it (Telegram keeps newlines); either way under the page's no-request policy,
+        which a sandboxed frame does not reliably inherit."""
+        if self.text.lstrip()[:14].lower().startswith(("<!doctype", "<html")):
+            head = _HEAD.search(self.text)  # a whole document's own head comes first
+            at = head.end() if head else 0
+            return self.text[:at] + FRAME_CSP + self.text[at:]
+        style = "body{font:15px/1.45 system-ui,sans-serif;white-space:pre-wrap;margin:.6em}"
+        return f'<!doctype html><meta charset="utf-8">{FRAME_CSP}<style>{style}</style>{self.text}'
+
+
+@dataclass
+class Panel:
+    """One channel: each message it gets for the notice, or why it gets none."""
+
+    channel: str
+    skipped: str | None = None
+    messages: list[tuple[str, list[Part]]] = field(default_factory=list)  # (occasion, parts)
+    extras: list[tuple[str, str]] = field(default_factory=list)  # (label, preformatted text)
+    card: str | None = None  # data: URI of the notice card this channel posts
+    card_alt: str = ""
+
+
+async def write_preview(
+    d: Dispatcher, notice: Notice, names: list[str] | None, path: Path, now: datetime
+) -> list[Panel]:
+    """Render the page for ``notice`` (only the ``names`` channels, if given) into ``path``."""
+    for channel in d.channels:
+        if isinstance(channel, Channel) and (not names or channel.name in names):
+            await channel.prepare()  # limits some platforms announce (Mastodon's length)
+    found = panels(d, notice, names)
+    path.write_text(render_page(d, notice, found, now), encoding="utf-8")
+    return found
+
+
+def panels(d: Dispatcher, notice: Notice, names: list[str] | None = None) -> list[Panel]:
+    """One panel per configured channel, in the dispatcher's order."""
+    previews = d.preview(notice, names)
+    result = []
+    for channel in d.channels:
+        if names and channel.name not in names:
+            continue
+        if not isinstance(channel, Channel):
+            result.append(Panel(channel.name, skipped=channel.reason))
+            continue
+        panel = Panel(channel.name)
+        for name, occasion, message in previews:
+            if name == channel.name:
+                panel.messages.append((occasion, _parts(d, channel, notice, occasion, message)))
+        if panel.messages:
+            _extras(panel, channel, notice, panel.messages[0][0], previews)
+        else:
+            panel.skipped = f"takes no {notice.kind} messages"
+        result.append(panel)
+    return result
+
+
+def render_page(d: Dispatcher, notice: Notice, found: list[Panel], now: datetime) -> str:
+    source = resources.files("broadcaster").joinpath(TEMPLATE).read_text(encoding="utf-8")
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    return env.from_string(source).render(
+        site=d.config.site,
+        notice=notice,
+        summary=_summary(notice),
+        panels=found,
+        generated=now.isoformat(timespec="minutes"),
+    )
+
+
+def _parts(
+    d: Dispatcher, channel: Channel, notice: Notice, occasion: str, message: Message
+) -> list[Part]:
+    if isinstance(channel, GoogleBusinessChannel):
+        return []  # Google shows the closed days, not a text (see the panel's special hours)
+    limits = channel.limits
+    parts = []
+    for name, text in message.items():
+        part = Part(name, text, html=name == "html")
+        if name == limits.part:
+            part.length, part.limit = limits.measure(text), limits.max_length
+            part.unit = UNITS.get(limits.unit, limits.unit)
+            part.template_length = d.unfitted.get(Group(notice.id, occasion, channel.name))
+        parts.append(part)
+    return parts
+
+
+def _extras(
+    panel: Panel,
+    channel: Channel,
+    notice: Notice,
+    occasion: str,
+    previews: list[tuple[str, str, Message]],
+) -> None:
+    """What a channel does besides showing text, and its notice card."""
+    message = next(m for n, o, m in previews if n == channel.name and o == occasion)
+    if isinstance(channel, GoogleBusinessChannel) and isinstance(notice, ClosureNotice):
+        lines = [
+            f"{where}: closed {', '.join(day(x) for x in days) or '(no day)'}"
+            for where, days in channel.preview(notice.facts())
+        ]
+        panel.extras.append(
+            ("Special hours on Google (one closed period per day)", "\n".join(lines))
+        )
+    if isinstance(channel, WebhookChannel) and channel.targets():
+        payload = channel.build(_outgoing(notice, channel, occasion, message, channel.targets()[0]))
+        hosts = ", ".join(t.key.partition("#")[0] for t in channel.targets())
+        panel.extras.append(
+            (
+                f"JSON document for {hosts} (sent_at and signature added when sent)",
+                json.dumps(payload.document, ensure_ascii=False, indent=2),
+            )
+        )
+    if isinstance(channel, AppriseChannel):
+        services = "\n".join(t.fields.get("service", t.key) for t in channel.targets())
+        panel.extras.append(("Apprise services (secrets masked)", services))
+    _card(panel, channel, notice, occasion, message)
+
+
+def _card(panel: Panel, channel: Channel, notice: Notice, occasion: str, message: Message) -> None:
+    """The notice card, for a channel that posts one (Instagram, ``cards: true``)."""
+    try:
+        from broadcaster.channels.cards import Cards, render_card
+    except ImportError:  # cards need Pillow and a font package
+        return
+    cards = getattr(channel, "cards", None)  # the channels that post cards hold a Cards
+    if not isinstance(cards, Cards):
+        return
+    if isinstance(notice, ArticleNotice) and notice.image and channel.name != "instagram":
+        return  # the article's own image is used instead
+    card = cards.card(_outgoing(notice, channel, occasion, message, Target(channel.name)))
+    data = base64.b64encode(render_card(card.text)).decode()
+    panel.card, panel.card_alt = f"data:image/jpeg;base64,{data}", card.alt
+
+
+def _outgoing(
+    notice: Notice, channel: Channel, occasion: str, message: Message, target: Target
+) -> Outgoing:
+    """The delivery the dispatcher would hand ``channel`` (for pure ``build`` previews)."""
+    article = notice if isinstance(notice, ArticleNotice) else None
+    return Outgoing(
+        delivery_id=0,
+        key=f"{notice.id}/{occasion}/{channel.name}/{target.key}/0",
+        notice_id=notice.id,
+        kind=notice.kind,
+        occasion=occasion,
+        message=message,
+        target=target,
+        link=article.url if article else None,
+        image=article.image if article else None,
+        title=article.title if article else None,
+        summary=article.summary if article else None,
+        facts=notice.facts() if isinstance(notice, ClosureNotice) else None,
+    )
+
+
+def _summary(notice: Notice) -> dict[str, Any]:
+    if isinstance(notice, ClosureNotice):
+        where = "all outlets" if notice.all_outlets else ", ".join(notice.outlets)
+        return {
+            "what": f"Closed {day(notice.start)} to {day(notice.end)}, {where}",
+            "detail": f"Reason: {notice.reason}. Open again {day(notice.resume)}.",
+        }
+    return {"what": notice.title, "detail": notice.url}
