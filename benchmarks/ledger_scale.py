@@ -45,12 +45,20 @@ def fill(ledger: Ledger, rows: int) -> float:
     with ledger.engine.begin() as conn:
         for i in range(rows):
             notice, target = divmod(i, per_notice)
-            batch.append({
-                "notice_id": f"article-{notice:05d}", "occasion": "publish", "channel": "email",
-                "target": f"subscriber{target:06d}@example.com", "seq": 0, "state": "sent",
-                "attempts": 1, "receipt": '{"message_id": "<x@example.com>"}',
-                "created_at": stamp, "updated_at": stamp + timedelta(seconds=i),
-            })
+            batch.append(
+                {
+                    "notice_id": f"article-{notice:05d}",
+                    "occasion": "publish",
+                    "channel": "email",
+                    "target": f"subscriber{target:06d}@example.com",
+                    "seq": 0,
+                    "state": "sent",
+                    "attempts": 1,
+                    "receipt": '{"message_id": "<x@example.com>"}',
+                    "created_at": stamp,
+                    "updated_at": stamp + timedelta(seconds=i),
+                }
+            )
             if len(batch) == 20_000:
                 conn.execute(deliveries.insert(), batch)
                 batch.clear()
@@ -61,8 +69,7 @@ def fill(ledger: Ledger, rows: int) -> float:
 
 async def quiet_pass(url: str, project: Path) -> float:
     loaded = config_module.load(project / "config/broadcaster.yaml")
-    loaded.config.__dict__["database"] = url  # same config, this ledger
-    ledger = Ledger(url)
+    ledger = Ledger(url)  # the example config, on this ledger
     async with httpx.AsyncClient() as http:
         dispatcher = Dispatcher(loaded, Secrets(), ledger, http)
         started = time.perf_counter()
@@ -98,9 +105,11 @@ def measure(name: str, url: str, rows: int, project: Path) -> None:
     rss_before = peak_rss_mib()
     seen, per_page, rss_after = page_through(ledger)
     ledger.close()
-    print(f"{name:10} rows={rows:>9,}  fill={fill_s:6.1f}s  quiet pass={pass_s * 1000:7.1f} ms  "
-          f"history page(500)={per_page * 1000:6.1f} ms  pages read={seen:,}  "
-          f"peak RSS {rss_before} -> {rss_after} MiB")
+    print(
+        f"{name:10} rows={rows:>9,}  fill={fill_s:6.1f}s  quiet pass={pass_s * 1000:7.1f} ms  "
+        f"history page(500)={per_page * 1000:6.1f} ms  pages read={seen:,}  "
+        f"peak RSS {rss_before} -> {rss_after} MiB"
+    )
 
 
 def main() -> None:
@@ -116,12 +125,19 @@ def main() -> None:
         measure("sqlite", f"sqlite:///{project / 'ledger.db'}", args.rows, project)
         if args.postgres:
             schema = f"bench_{uuid.uuid4().hex[:8]}"
-            engine = sa.create_engine(args.postgres.replace("postgresql://", "postgresql+psycopg://", 1))
+            engine = sa.create_engine(
+                args.postgres.replace("postgresql://", "postgresql+psycopg://", 1)
+            )
             with engine.begin() as conn:
                 conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
             sep = "&" if "?" in args.postgres else "?"
             try:
-                measure("postgresql", f"{args.postgres}{sep}options=-csearch_path%3D{schema}", args.rows, project)
+                measure(
+                    "postgresql",
+                    f"{args.postgres}{sep}options=-csearch_path%3D{schema}",
+                    args.rows,
+                    project,
+                )
             finally:
                 with engine.begin() as conn:
                     conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))

@@ -63,7 +63,12 @@ def test_past_moments_are_stale_not_due() -> None:
     timings = {
         m.occasion: m.timing(datetime(2024, 3, 26, 9, tzinfo=SG)) for m in moments(CLOSURE, SG, 3)
     }
-    assert timings == {"announce": "stale", "remind": "stale", "banner": "due", "reopen": "upcoming"}
+    assert timings == {
+        "announce": "stale",
+        "remind": "stale",
+        "banner": "due",
+        "reopen": "upcoming",
+    }
 
 
 def test_no_reminder_when_remind_days_is_zero() -> None:

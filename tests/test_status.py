@@ -40,7 +40,12 @@ def test_status_counts_each_state_per_channel(project: Path) -> None:
     data = json.loads(output)
     assert code == 3 and data["exit"] == 3
     telegram = next(c for c in data["channels"] if c["channel"] == "telegram")
-    assert (telegram["sent"], telegram["retry"], telegram["failed"], telegram["unknown"]) == (1, 1, 1, 0)
+    assert (telegram["sent"], telegram["retry"], telegram["failed"], telegram["unknown"]) == (
+        1,
+        1,
+        1,
+        0,
+    )
     assert telegram["next_attempt_at"] == "2024-03-20T01:05:00+00:00"
     assert telegram["last_error"] in ("HTTP 502", "chat not found")
     mastodon = next(c for c in data["channels"] if c["channel"] == "mastodon")
@@ -69,7 +74,9 @@ def test_resolving_for_a_resend_makes_it_due_now(project: Path) -> None:
     ledger = seeded(project)
     (unknown,) = ledger.history(state="unknown")
     ledger.close()
-    code, _ = broadcast("resolve", str(unknown.id), "--resend", "--now", "2024-03-20T09:00:00+08:00")
+    code, _ = broadcast(
+        "resolve", str(unknown.id), "--resend", "--now", "2024-03-20T09:00:00+08:00"
+    )
     assert code == 0
     ledger = Ledger(f"sqlite:///{project / 'var/broadcaster.db'}")
     group = Group("closure-2024-03-26", "announce", "mastodon")
