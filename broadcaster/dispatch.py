@@ -95,8 +95,16 @@ class Dispatcher:
         current, removed = lifecycle.reconcile(notices.items, told, now, self.config.site.tz)
         report = Report(now, feed_problems=problems, duplicates=notices.duplicates)
         chosen = self._moments(current, removed, now, selection)
+        # a publisher shows state: it always gets every notice, plus whatever `send` pushes
+        state = self._moments(current, removed, now, selection, every_notice=True)
         lanes = [
-            self._lane(channel, chosen, now, selection, dry_run)
+            self._lane(
+                channel,
+                state if isinstance(channel, Publisher) else chosen,
+                now,
+                selection,
+                dry_run,
+            )
             for channel in self.channels
             if selection.channels is None or channel.name in selection.channels
         ]
@@ -154,23 +162,28 @@ class Dispatcher:
         removed: list[ClosureNotice],
         now: datetime,
         selection: Selection,
+        *,
+        every_notice: bool = False,
     ) -> list[tuple[Moment, Timing]]:
-        """Every moment of the selected notices with its timing now (push makes primary due)."""
+        """Every moment of the selected notices (or of all, with ``every_notice``) with its
+        timing now; ``push`` makes the selected notices' primary and banner moments due."""
         tz, max_age = self.config.site.tz, self.config.articles.max_age_days
         result: list[tuple[Moment, Timing]] = []
         for notice in current:
-            if selection.notice_ids is not None and notice.id not in selection.notice_ids:
+            selected = selection.notice_ids is None or notice.id in selection.notice_ids
+            if not (selected or every_notice):
                 continue
             for moment in moments(notice, tz, max_age):
                 timing = moment.timing(now)
-                if selection.push and moment.occasion in (PRIMARY[notice.kind], "banner"):
+                pushed = selection.push and selected
+                if pushed and moment.occasion in (PRIMARY[notice.kind], "banner"):
                     timing = "due"
                 result.append((moment, timing))
             if isinstance(notice, ClosureNotice):
                 update = Moment(notice, "update", moment_floor(), midnight(notice.resume, tz))
                 result.append((update, update.timing(now)))
         for gone in removed:
-            if selection.notice_ids is None or gone.id in selection.notice_ids:
+            if every_notice or selection.notice_ids is None or gone.id in selection.notice_ids:
                 cancel = Moment(gone, "cancel", moment_floor(), midnight(gone.start, tz))
                 result.append((cancel, cancel.timing(now)))
         return result

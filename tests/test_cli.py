@@ -135,3 +135,18 @@ def test_every_command_reports_a_bad_config_with_exit_2(project: Path, command: 
     code, output = broadcast(command)
     assert code == 2
     assert "config/broadcaster.yaml:4: site.colour: unknown key" in output
+
+
+def test_sending_one_notice_keeps_the_others_on_the_banner(project: Path) -> None:
+    config = project / "config/broadcaster.yaml"
+    other = '  - start: 2024-03-22\n    reason: "a staff training day"\n    outlets: ["Orchard"]\n'
+    config.write_text(config.read_text().replace("\narticles:", "\n" + other + "articles:", 1))
+    code, output = broadcast("run", "--now", DEMO_NOW)
+    assert code == 0, output
+    assert len(banner(project)["notices"]) == 2
+    code, output = broadcast("send", "closure-2024-03-26", "--force", "--now", DEMO_NOW)
+    assert code == 0, output
+    assert sorted(n["id"] for n in banner(project)["notices"]) == [
+        "closure-2024-03-22-orchard",
+        "closure-2024-03-26",
+    ]

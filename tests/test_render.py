@@ -111,3 +111,24 @@ def test_a_custom_message_replaces_the_default_sentence_everywhere(renderer: Ren
     remind = renderer.render(custom, "remind", "telegram", ["text"])["text"]
     assert remind == "Reminder: Closed 26–27 Mar (Tue–Wed) for <team day>. Back Thu!"
     assert custom.fingerprint() != CLOSURE.fingerprint()  # a new message is a new version
+
+
+@pytest.mark.parametrize(
+    "channel", sorted(p.name for p in (ROOT / "templates").iterdir() if p.is_dir())
+)
+@pytest.mark.parametrize("occasion", ["announce", "remind", "banner", "update", "cancel", "reopen"])
+def test_every_html_template_escapes_hostile_text(
+    renderer: Renderer, channel: str, occasion: str
+) -> None:
+    hostile = replace(
+        CLOSURE,
+        reason="<script>alert(1)</script>",
+        outlets=("Orchard", "<b>Evil</b>"),
+        all_outlets=False,
+    )
+    try:
+        html = renderer.render(hostile, occasion, channel, ["html"], {"previous": None})["html"]
+    except TemplateMissing:
+        return  # this channel has no HTML part for this occasion
+    assert "<script>" not in html and "<b>Evil</b>" not in html
+    assert "&lt;script&gt;" in html or "&lt;b&gt;Evil" in html
