@@ -144,9 +144,11 @@ class GoogleToken:
         )
         digest = hashlib.sha256(f"{client_id}\0{refresh_token}\0{token_url}".encode()).hexdigest()
         self._key = TOKEN_KEY + digest[:16]
-        self._transport = GoogleTransport(  # type: ignore[no-untyped-call]
-            urllib3.PoolManager(timeout=urllib3.Timeout(connect=10, read=30), retries=1)
-        )
+        # one quick reconnect; google-auth itself retries 5xx answers (3 attempts, backing off)
+        retries = urllib3.Retry(connect=1, read=0, status=0, redirect=0, other=0)
+        timeout = urllib3.Timeout(connect=10, read=30)
+        self._pool = urllib3.PoolManager(timeout=timeout, retries=retries)
+        self._transport = GoogleTransport(self._pool)  # type: ignore[no-untyped-call]
         self._lock = asyncio.Lock()
         self.refreshes = 0  # token endpoint calls made by this process, for tests
 
@@ -167,6 +169,9 @@ class GoogleToken:
             await self._refresh()
             return str(self._credentials.token)
 
+    def close(self) -> None:
+        self._pool.clear()
+
     def _load(self) -> None:
         cached = json.loads(self.store.get_value(self._key) or "{}")
         if cached.get("token") and cached.get("expiry"):
@@ -183,15 +188,15 @@ class GoogleToken:
         except google_errors.RefreshError as exc:
             detail = str(exc.args[0] if exc.args else exc)[:200]
             if getattr(exc, "retryable", False):
-                raise RetryableError(f"google_business: token endpoint: {detail}") from None
-            raise PermanentError(
+                raise _NoToken(f"google_business: token endpoint: {detail}") from None
+            raise _TokenRefused(
                 f"google_business: Google refused the refresh token ({detail}); create a new "
                 "one with the business.manage scope and set BROADCAST_GOOGLE_REFRESH_TOKEN "
                 "(and BROADCAST_GOOGLE_CLIENT_ID / _SECRET of the same OAuth client)"
             ) from None
         except google_errors.TransportError:
             host = httpx.URL(self.token_url).host
-            raise RetryableError(f"google_business: cannot reach {host} for a token") from None
+            raise _NoToken(f"google_business: cannot reach {host} for a token") from None
         expiry = self._credentials.expiry
         if expiry is not None:
             self.store.set_value(
@@ -268,6 +273,9 @@ class GoogleBusinessChannel(HttpChannel, Publisher):
     def targets(self) -> list[Target]:
         return [Target("site")]
 
+    async def aclose(self) -> None:
+        self.token.close()
+
     async def publish(self, entries: Sequence[dict[str, Any]], now: datetime) -> Receipt:
         """Bring every location's special hours in step with ``entries``."""
         return {"locations": await self._each(entries, now, validate_only=False)}
@@ -314,6 +322,8 @@ class GoogleBusinessChannel(HttpChannel, Publisher):
                 )
             except DeliveryError as exc:
                 errors.append(exc)
+                if isinstance(exc, _NoToken | _TokenRefused):
+                    break  # the same for every location
         if errors:
             message = "; ".join(e.message for e in errors)
             if any(isinstance(e, RetryableError) for e in errors):
@@ -408,6 +418,14 @@ class GoogleBusinessChannel(HttpChannel, Publisher):
             404: " -- check channels.google_business.locations",
         }.get(response.status_code, "")
         return self.failure(response, message + hint)
+
+
+class _NoToken(RetryableError):
+    """The token endpoint failed or could not be reached (google-auth retried already)."""
+
+
+class _TokenRefused(PermanentError):
+    """Google refused the refresh token or the OAuth client."""
 
 
 def _bearer(token: str) -> dict[str, str]:

@@ -314,6 +314,13 @@ async def test_a_revoked_refresh_token_is_permanent_and_says_what_to_do(
     assert REFRESH_TOKEN not in caught.value.message and CLIENT_SECRET not in caught.value.message
 
 
+async def test_a_failing_token_endpoint_is_retryable(gbp: Gbp, http: httpx.AsyncClient) -> None:
+    gbp.fake.fail_with_5xx(503, times=None, on="token")  # google-auth retries twice itself
+    with pytest.raises(RetryableError, match="token endpoint"):
+        await channel(gbp, http).publish([entry()], NOW)
+    assert len(gbp.fake.requests) == 3 and gbp.fake.patches == []
+
+
 async def test_the_token_endpoint_unreachable_is_retryable(http: httpx.AsyncClient) -> None:
     with running(FakeGoogleBusiness({ORCHARD: []})) as gone:
         url = gone.url
