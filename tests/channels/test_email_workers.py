@@ -39,11 +39,10 @@ def paced_sink(sink: SmtpSink) -> Iterator[SmtpSink]:
     yield sink
 
 
+@pytest.mark.parametrize("ledger_url", ["postgresql"], indirect=True)  # the shared-ledger case
 def test_three_processes_share_one_pass_and_nobody_gets_two(
     paced_sink: SmtpSink, root: Path, ledger_url: str
 ) -> None:
-    if not ledger_url.startswith("postgresql"):
-        pytest.skip("the shared-ledger case is PostgreSQL's")
     config = write_project(root, subscribers(SUBSCRIBERS), port=paced_sink.port)
     text = config.read_text(encoding="utf-8")
     config.write_text(text.replace(f"sqlite:///{root / 'ledger.db'}", ledger_url), encoding="utf-8")
