@@ -23,7 +23,7 @@ from broadcaster.channels import (
     x,
 )
 from broadcaster.channels.banner import BannerChannel
-from broadcaster.channels.base import Channel, Skipped, Store
+from broadcaster.channels.base import Channel, Skipped, Store, required_secrets
 from broadcaster.channels.bluesky import BlueskyChannel
 from broadcaster.channels.cards import notice_cards
 from broadcaster.channels.email import email_channel
@@ -54,12 +54,12 @@ def _email(section: Any, deps: Deps) -> Channel | Skipped:
 
 
 def _telegram(section: Any, deps: Deps) -> Channel | Skipped:
-    token = deps.secrets.telegram_token
-    if token is None or not token.get_secret_value():
-        return Skipped("telegram", "BROADCAST_TELEGRAM_TOKEN is not set")
+    found = required_secrets("telegram", deps.secrets, "telegram_token")
+    if isinstance(found, Skipped):
+        return found
     return TelegramChannel(
         deps.http,
-        token=token.get_secret_value(),
+        token=found["telegram_token"],
         chat_id=section.chat_id,
         store=deps.store,
         api_url=section.api_url,
@@ -70,12 +70,12 @@ def _telegram(section: Any, deps: Deps) -> Channel | Skipped:
 
 
 def _mastodon(section: Any, deps: Deps) -> Channel | Skipped:
-    token = deps.secrets.mastodon_token
-    if token is None or not token.get_secret_value():
-        return Skipped("mastodon", "BROADCAST_MASTODON_TOKEN is not set")
+    found = required_secrets("mastodon", deps.secrets, "mastodon_token")
+    if isinstance(found, Skipped):
+        return found
     return MastodonChannel(
         deps.http,
-        token=token.get_secret_value(),
+        token=found["mastodon_token"],
         instance=section.instance,
         store=deps.store,
         visibility=section.visibility,
@@ -85,13 +85,13 @@ def _mastodon(section: Any, deps: Deps) -> Channel | Skipped:
 
 
 def _bluesky(section: Any, deps: Deps) -> Channel | Skipped:
-    password = deps.secrets.bluesky_app_password
-    if password is None or not password.get_secret_value():
-        return Skipped("bluesky", "BROADCAST_BLUESKY_APP_PASSWORD is not set")
+    found = required_secrets("bluesky", deps.secrets, "bluesky_app_password")
+    if isinstance(found, Skipped):
+        return found
     return BlueskyChannel(
         deps.http,
         handle=section.handle,
-        password=password.get_secret_value(),
+        password=found["bluesky_app_password"],
         store=deps.store,
         service=section.service,
         langs=section.langs or [deps.config.site.language],

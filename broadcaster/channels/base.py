@@ -199,6 +199,19 @@ class Skipped:
     reason: str
 
 
+def required_secrets(channel: str, secrets: Any, *fields: str) -> dict[str, str] | Skipped:
+    """The values of ``secrets.<field>`` for each field, or a Skipped naming every
+    ``BROADCAST_<FIELD>`` variable that is unset or empty."""
+    values = {
+        f: getattr(secrets, f).get_secret_value() if getattr(secrets, f) else "" for f in fields
+    }
+    missing = [f"BROADCAST_{f.upper()}" for f, value in values.items() if not value]
+    if missing:
+        verb = "is" if len(missing) == 1 else "are"
+        return Skipped(channel, f"{', '.join(missing)} {verb} not set")
+    return values
+
+
 #: code points X weighs 1 (twitter-text v3 config ``ranges``); everything else weighs 2
 _X_LIGHT = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
 _EMOJI = regex.compile(r"\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3")

@@ -18,8 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from broadcaster.channels.base import Channel, Limits, Outgoing, Receipt, Skipped, Target
-from broadcaster.channels.graph_api import GraphChannel, secret
+from broadcaster.channels.base import (
+    Channel,
+    Limits,
+    Outgoing,
+    Receipt,
+    Skipped,
+    Target,
+    required_secrets,
+)
+from broadcaster.channels.graph_api import GraphChannel
 
 if TYPE_CHECKING:
     from broadcaster.channels import Deps
@@ -74,12 +82,12 @@ class FacebookChannel(GraphChannel):
 
 def from_config(section: Any, deps: Deps) -> Channel | Skipped:
     """``channels.facebook`` and BROADCAST_FACEBOOK_TOKEN as a channel."""
-    token = secret(deps.secrets.facebook_token)
-    if token is None:
-        return Skipped("facebook", "BROADCAST_FACEBOOK_TOKEN is not set")
+    found = required_secrets("facebook", deps.secrets, "facebook_token")
+    if isinstance(found, Skipped):
+        return found
     return FacebookChannel(
         deps.http,
-        token=token,
+        token=found["facebook_token"],
         page_id=section.page_id,
         api_url=section.api_url,
         api_version=section.api_version,

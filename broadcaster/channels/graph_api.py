@@ -26,7 +26,6 @@ import json
 from typing import Any, ClassVar
 
 import httpx
-from pydantic import SecretStr
 
 from broadcaster.channels.http_api import HttpChannel, json_object, status_line
 from broadcaster.errors import AlreadyDelivered, DeliveryError, PermanentError, RetryableError
@@ -122,8 +121,3 @@ def regain_access(response: httpx.Response) -> float | None:
         return None
     wait = max(minutes, default=0.0)
     return wait * 60 if wait > 0 else None
-
-
-def secret(value: SecretStr | None) -> str | None:
-    """A secret's value, or None when it is unset or empty (the channel is then skipped)."""
-    return value.get_secret_value() or None if value is not None else None

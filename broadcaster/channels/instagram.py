@@ -34,9 +34,18 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import httpx
 import regex
 
-from broadcaster.channels.base import Channel, Limits, Outgoing, Receipt, Skipped, Store, Target
+from broadcaster.channels.base import (
+    Channel,
+    Limits,
+    Outgoing,
+    Receipt,
+    Skipped,
+    Store,
+    Target,
+    required_secrets,
+)
 from broadcaster.channels.cards import Card, Cards, notice_cards
-from broadcaster.channels.graph_api import QUOTA, GraphChannel, secret
+from broadcaster.channels.graph_api import QUOTA, GraphChannel
 from broadcaster.errors import DeliveryError, PermanentError, RetryableError
 
 if TYPE_CHECKING:
@@ -233,12 +242,12 @@ class InstagramChannel(GraphChannel):
 
 def from_config(section: Any, deps: Deps) -> Channel | Skipped:
     """``channels.instagram`` and BROADCAST_INSTAGRAM_TOKEN as a channel."""
-    token = secret(deps.secrets.instagram_token)
-    if token is None:
-        return Skipped("instagram", "BROADCAST_INSTAGRAM_TOKEN is not set")
+    found = required_secrets("instagram", deps.secrets, "instagram_token")
+    if isinstance(found, Skipped):
+        return found
     return InstagramChannel(
         deps.http,
-        token=token,
+        token=found["instagram_token"],
         user_id=section.user_id,
         cards=notice_cards(deps.config),
         store=deps.store,

@@ -23,8 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from broadcaster.channels.base import Channel, Limits, Outgoing, Receipt, Skipped, Target
-from broadcaster.channels.graph_api import secret
+from broadcaster.channels.base import (
+    Channel,
+    Limits,
+    Outgoing,
+    Receipt,
+    Skipped,
+    Target,
+    required_secrets,
+)
 from broadcaster.channels.http_api import HttpChannel, json_object, status_line
 from broadcaster.errors import AlreadyDelivered, DeliveryError, PermanentError
 
@@ -148,12 +155,12 @@ def escape_little(text: str) -> str:
 
 def from_config(section: Any, deps: Deps) -> Channel | Skipped:
     """``channels.linkedin`` and BROADCAST_LINKEDIN_TOKEN as a channel."""
-    token = secret(deps.secrets.linkedin_token)
-    if token is None:
-        return Skipped("linkedin", "BROADCAST_LINKEDIN_TOKEN is not set")
+    found = required_secrets("linkedin", deps.secrets, "linkedin_token")
+    if isinstance(found, Skipped):
+        return found
     return LinkedInChannel(
         deps.http,
-        token=token,
+        token=found["linkedin_token"],
         organization=section.organization,
         version=section.version,
         api_url=section.api_url,

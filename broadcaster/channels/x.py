@@ -25,8 +25,15 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, Client
 
-from broadcaster.channels.base import Channel, Limits, Outgoing, Receipt, Skipped, Target
-from broadcaster.channels.graph_api import secret
+from broadcaster.channels.base import (
+    Channel,
+    Limits,
+    Outgoing,
+    Receipt,
+    Skipped,
+    Target,
+    required_secrets,
+)
 from broadcaster.channels.http_api import HttpChannel, json_object, seconds_until, status_line
 from broadcaster.errors import AlreadyDelivered, DeliveryError, RetryableError
 
@@ -145,20 +152,15 @@ def _exhausted_wait(response: httpx.Response) -> float | None:
 
 def from_config(section: Any, deps: Deps) -> Channel | Skipped:
     """``channels.x`` and the four BROADCAST_X_* credentials as a channel."""
-    given = {
-        "CONSUMER_KEY": secret(deps.secrets.x_consumer_key),
-        "CONSUMER_SECRET": secret(deps.secrets.x_consumer_secret),
-        "ACCESS_TOKEN": secret(deps.secrets.x_access_token),
-        "ACCESS_TOKEN_SECRET": secret(deps.secrets.x_access_token_secret),
-    }
-    missing = [f"BROADCAST_X_{name}" for name, value in given.items() if value is None]
-    if missing:
-        return Skipped("x", f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set")
+    fields = ("x_consumer_key", "x_consumer_secret", "x_access_token", "x_access_token_secret")
+    found = required_secrets("x", deps.secrets, *fields)
+    if isinstance(found, Skipped):
+        return found
     return XChannel(
         deps.http,
-        consumer_key=str(given["CONSUMER_KEY"]),
-        consumer_secret=str(given["CONSUMER_SECRET"]),
-        access_token=str(given["ACCESS_TOKEN"]),
-        access_token_secret=str(given["ACCESS_TOKEN_SECRET"]),
+        consumer_key=found["x_consumer_key"],
+        consumer_secret=found["x_consumer_secret"],
+        access_token=found["x_access_token"],
+        access_token_secret=found["x_access_token_secret"],
         api_url=section.api_url,
     )
