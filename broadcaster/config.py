@@ -13,12 +13,14 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -213,11 +215,15 @@ def _api_url(value: str) -> str:
     return value.rstrip("/")
 
 
+#: an API base URL field: https, or http only on this machine (see _api_url)
+ApiUrl = Annotated[str, AfterValidator(_api_url)]
+
+
 class TelegramConfig(Strict):
     """``channels.telegram``: one chat or channel; the bot token is BROADCAST_TELEGRAM_TOKEN."""
 
     chat_id: str  # "@channelname" or a numeric id such as -1001234567890
-    api_url: str = "https://api.telegram.org"  # a self-hosted Bot API server works too
+    api_url: ApiUrl = "https://api.telegram.org"  # a self-hosted Bot API server works too
     link_preview: bool = True  # show the article's preview card under the message
     disable_notification: bool = False
     cards: bool = False  # closures (and articles without an image) go out with the notice card
@@ -230,39 +236,24 @@ class TelegramConfig(Strict):
             raise ValueError("must be @channelname or a numeric chat id like -1001234567890")
         return text
 
-    @field_validator("api_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return _api_url(value)
-
 
 class MastodonConfig(Strict):
     """``channels.mastodon``: one account; its access token is BROADCAST_MASTODON_TOKEN."""
 
-    instance: str  # e.g. https://mastodon.social
+    instance: ApiUrl  # e.g. https://mastodon.social
     visibility: Literal["public", "unlisted", "private", "direct"] = "public"
     language: str | None = None  # ISO 639-1; default: site.language
     cards: bool = False  # attach the notice card (with its alt text) to closures
-
-    @field_validator("instance")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return _api_url(value)
 
 
 class BlueskyConfig(Strict):
     """``channels.bluesky``: one account; its app password is BROADCAST_BLUESKY_APP_PASSWORD."""
 
-    service: str = "https://bsky.social"
+    service: ApiUrl = "https://bsky.social"
     handle: str  # e.g. glowaesthetics.bsky.social (or the account's DID)
     langs: list[str] | None = Field(default=None, min_length=1, max_length=3)  # default: site
     link_thumbnails: bool = True  # upload the article's image as the link card's thumbnail
     cards: bool = False  # attach the notice card (with its alt text) to closures
-
-    @field_validator("service")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return _api_url(value)
 
     @field_validator("handle")
     @classmethod
@@ -281,8 +272,8 @@ class GoogleBusinessConfig(Strict):
 
     #: outlet name (as in site.outlets) -> its location id, "locations/123..." or "123..."
     locations: dict[str, str] = Field(min_length=1)
-    api_url: str = "https://mybusinessbusinessinformation.googleapis.com"
-    token_url: str = "https://oauth2.googleapis.com/token"
+    api_url: ApiUrl = "https://mybusinessbusinessinformation.googleapis.com"
+    token_url: ApiUrl = "https://oauth2.googleapis.com/token"
 
     @field_validator("locations")
     @classmethod
@@ -296,11 +287,6 @@ class GoogleBusinessConfig(Strict):
                 )
             result[outlet] = number
         return result
-
-    @field_validator("api_url", "token_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return _api_url(value)
 
 
 class WebhookConfig(Strict):
@@ -340,57 +326,36 @@ def _numeric_id(value: Any) -> str:
     return text
 
 
+#: a platform's numeric id, given with or without quotes in the YAML
+NumericId = Annotated[str, BeforeValidator(_numeric_id)]
+
+
 class FacebookConfig(Strict):
     """``channels.facebook``: one Page; its Page access token is BROADCAST_FACEBOOK_TOKEN."""
 
-    page_id: str
-    api_url: str = "https://graph.facebook.com"
+    page_id: NumericId
+    api_url: ApiUrl = "https://graph.facebook.com"
     api_version: str = Field(default="v24.0", pattern=GRAPH_VERSION)  # Graph API, e.g. v24.0
-
-    @field_validator("page_id", mode="before")
-    @classmethod
-    def _id(cls, value: Any) -> str:
-        return _numeric_id(value)
-
-    @field_validator("api_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return _api_url(value)
 
 
 class InstagramConfig(Strict):
     """``channels.instagram``: one professional account; BROADCAST_INSTAGRAM_TOKEN. Posts are
     the notice card with the message as caption, so channels.banner.public_url is needed."""
 
-    user_id: str  # the Instagram professional account's id (not the @username)
-    api_url: str = "https://graph.facebook.com"
+    user_id: NumericId  # the Instagram professional account's id (not the @username)
+    api_url: ApiUrl = "https://graph.facebook.com"
     api_version: str = Field(default="v24.0", pattern=GRAPH_VERSION)
     #: our own ceiling on posts per 24 h; Meta's (content_publishing_limit) applies as well
     daily_limit: int = Field(default=50, ge=1, le=100)
     poll_seconds: float = Field(default=5.0, gt=0, le=120)  # container status, this often
     poll_attempts: int = Field(default=24, ge=1, le=200)  # and at most this many times a try
 
-    @field_validator("user_id", mode="before")
-    @classmethod
-    def _id(cls, value: Any) -> str:
-        return _numeric_id(value)
-
-    @field_validator("api_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return _api_url(value)
-
 
 class XConfig(Strict):
     """``channels.x``: one account, OAuth 1.0a user context: BROADCAST_X_CONSUMER_KEY,
     _CONSUMER_SECRET, _ACCESS_TOKEN and _ACCESS_TOKEN_SECRET."""
 
-    api_url: str = "https://api.x.com"
-
-    @field_validator("api_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return _api_url(value)
+    api_url: ApiUrl = "https://api.x.com"
 
 
 class LinkedInConfig(Strict):
@@ -400,7 +365,7 @@ class LinkedInConfig(Strict):
     organization: str  # the page's numeric id, or urn:li:organization:<id>
     #: the LinkedIn-Version header (YYYYMM); versions retire after about a year
     version: str = Field(pattern=r"^20\d{2}(0[1-9]|1[0-2])$")
-    api_url: str = "https://api.linkedin.com"
+    api_url: ApiUrl = "https://api.linkedin.com"
 
     @field_validator("organization", mode="before")
     @classmethod
@@ -412,11 +377,6 @@ class LinkedInConfig(Strict):
     @classmethod
     def _text(cls, value: Any) -> str:
         return str(value).strip()
-
-    @field_validator("api_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return _api_url(value)
 
 
 class ChannelsConfig(Strict):
