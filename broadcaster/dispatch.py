@@ -296,13 +296,12 @@ class Dispatcher:
             return settled(row, states) or row.mark(job.timing, _when(job.moment, job.timing))
         if occasion == "remind" and not self._announced_before(notice, channel, job.moment):
             return row.mark("superseded", "announced within the reminder window")
-        message = self._message(channel, job, store=not dry_run)
+        render_id, message = self._render(channel, job, store=not dry_run)
         row.length, row.limit = _measure(channel, message)
         row.length = self.unfitted.get(_render_group(group), row.length)
         if dry_run:
             return settled(row, states) or row
-        render = self.ledger.stored_render(_render_group(group), notice.fingerprint(), None)
-        parcel = Parcel(notice, group, message, render[0] if render else None, job.edit_of)
+        parcel = Parcel(notice, group, message, render_id, job.edit_of)
         row.attempted = True
         return await sender.send(channel, parcel, row)
 
@@ -313,12 +312,16 @@ class Dispatcher:
         return first is not None and first < moment.opens
 
     def _message(self, channel: Channel, job: Job, *, store: bool) -> Message:
-        """Render once: reuse the stored message if there is one, else render and store it."""
+        return self._render(channel, job, store=store)[1]
+
+    def _render(self, channel: Channel, job: Job, *, store: bool) -> tuple[int | None, Message]:
+        """Render once: reuse the stored message if there is one, else render and store it.
+        Returns the stored render's id (None when not stored) and the message."""
         notice = job.moment.notice
         group = _render_group(Group(notice.id, job.occasion, channel.name))
         stored = self.ledger.stored_render(group, notice.fingerprint(), None)
         if stored:
-            return stored[1]
+            return stored
         message = self.renderer.render(notice, job.occasion, channel.name, channel.parts, job.extra)
         limits = channel.limits
         if limits.part in message:
@@ -327,10 +330,10 @@ class Dispatcher:
                 self.unfitted[group] = limits.measure(message[limits.part])
             message[limits.part] = fitted
         if not store:
-            return message
+            return None, message
         result = self.ledger.stored_render(group, notice.fingerprint(), message)
         assert result is not None
-        return result[1]
+        return result
 
     async def _publish(
         self,
