@@ -27,6 +27,7 @@ from broadcaster.checks import config_problems
 from broadcaster.config import Loaded, Secrets
 from broadcaster.dispatch import Dispatcher, Selection
 from broadcaster.errors import ConfigError, DeliveryError
+from broadcaster.ledger import OWNED
 from broadcaster.report import Report
 from broadcaster.runtime import dispatcher, open_ledger, parse_now
 
@@ -241,7 +242,9 @@ def history(
     limit: Annotated[int, typer.Option(help="How many rows (newest first)")] = 50,
     channel: Annotated[str | None, typer.Option(help="Only this channel")] = None,
     notice: Annotated[str | None, typer.Option(help="Only this notice")] = None,
-    state: Annotated[str | None, typer.Option(help="sent, retry, failed, unknown, sending")] = None,
+    state: Annotated[
+        str | None, typer.Option(help="sent, retry, failed, unknown, claimed, sending")
+    ] = None,
 ) -> None:
     """The ledger: what went where, when, with the platform's receipt."""
     loaded, secrets = _load(config)
@@ -264,7 +267,7 @@ def history(
             d.occasion,
             d.channel,
             d.target,
-            f"[{STYLE.get(d.state.replace('sending', 'in progress'), '')}]{d.state}[/]",
+            f"[{STYLE.get(d.state if d.state not in OWNED else 'in progress', '')}]{d.state}[/]",
             d.updated_at.isoformat(timespec="seconds"),
             (d.error or json.dumps(d.receipt or {}, ensure_ascii=False))[:80],
         )
@@ -368,14 +371,13 @@ def status(
     if as_json:
         out.print_json(json.dumps({"exit": code, "channels": [s.as_json() for s in statuses]}))
         raise typer.Exit(code)
-    table = Table(
-        "channel", "sent", "sending", "retry", "failed", "unknown", "next attempt", "last error"
-    )
+    shown = ("sent", "claimed", "sending", "retry", "failed", "unknown")
+    table = Table("channel", *shown, "next attempt", "last error")
     for s in statuses:
         data = s.as_json()
         table.add_row(
             s.health.channel,
-            *(str(data[k]) for k in ("sent", "sending", "retry", "failed", "unknown")),
+            *(str(data[k]) for k in shown),
             data["next_attempt_at"] or "",
             (s.paused + "; " if s.paused else "") + (data["last_error"] or "")[:80],
         )

@@ -3,15 +3,21 @@
 A delivery is one message for one target, keyed by (notice, occasion, channel, target, seq)
 under a UNIQUE constraint. Its life::
 
-    (none) --claim--> sending --ok--> sent
-                         |----retryable--> retry --claim again when due--> sending
-                         |----permanent--> failed
-                         '----process died (lease ran out / pid gone)--> unknown
+    (none) --claim--> claimed --start--> sending --ok--> sent
+                         |                     |----retryable--> retry --claim when due--> claimed
+                         |                     |----permanent--> failed
+                         |                     '----process died--> unknown
+                         '----process died before starting it--> retry (due at once)
 
 Claiming is an INSERT ... ON CONFLICT DO NOTHING (or a guarded UPDATE of a due ``retry`` row),
 so two processes racing for one delivery cannot both win: there is no check-then-insert.
-``unknown`` is never resent automatically: the message may or may not have left, and an
-operator (or a channel that can check, later) settles it. ``seq`` is 0 except for deliveries a
+A claim is taken in batches, but a delivery is marked ``sending`` only just before its
+attempt starts (:meth:`Ledger.record`, a few at a time), so a process that dies leaves its
+never-attempted claims to be released and sent by the next pass, and only what was really in
+flight as ``unknown``. ``unknown`` is never resent blindly: the message may or may not have
+left. A channel whose platform makes a repeat harmless (Mastodon's Idempotency-Key within its
+hour, Bluesky's client-chosen record key) takes it over again (``claim(unknown_since=...)``);
+for the rest an operator settles it with ``broadcast resolve``. ``seq`` is 0 except for deliveries a
 person forces again with ``broadcast send --force``.
 
 Times: ``now`` (the pass's clock, which ``--now`` sets) stamps sent/next-attempt times so a
@@ -36,8 +42,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Engine
 
-State = Literal["sending", "sent", "retry", "failed", "unknown"]
-STATES: tuple[State, ...] = ("sending", "sent", "retry", "failed", "unknown")
+State = Literal["claimed", "sending", "sent", "retry", "failed", "unknown"]
+STATES: tuple[State, ...] = ("claimed", "sending", "sent", "retry", "failed", "unknown")
+OWNED: tuple[State, ...] = ("claimed", "sending")  # held by a live process under a lease
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -82,6 +89,7 @@ deliveries = sa.Table(
     sa.Column("claimed_by", sa.String(200), nullable=True),
     sa.Column("claim_token", sa.String(40), nullable=True),
     sa.Column("lease_until", UTCDateTime, nullable=True),
+    sa.Column("attempted_at", UTCDateTime, nullable=True),  # wall clock: this claim's first try
     sa.Column("next_attempt_at", UTCDateTime, nullable=True),
     sa.Column("receipt", sa.Text, nullable=True),
     sa.Column("error", sa.Text, nullable=True),
@@ -157,10 +165,13 @@ class ChannelHealth:
 
 @dataclass(frozen=True)
 class Claim:
-    """A delivery this process now owns; ``attempts`` counts this one."""
+    """A delivery this process now owns; ``attempts`` counts this one. ``uncertain``: it was
+    ``unknown`` (an earlier attempt may have gone out) and is taken over because the channel
+    can repeat it harmlessly."""
 
     id: int
     attempts: int
+    uncertain: bool = False
 
 
 @dataclass(frozen=True)
@@ -197,6 +208,7 @@ class Ledger:
         self.lease = lease
         self.engine = make_engine(url)
         metadata.create_all(self.engine)
+        _add_missing_columns(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -239,25 +251,35 @@ class Ledger:
     # -- claiming ---------------------------------------------------------------------------
 
     def claim(
-        self, group: Group, targets: Sequence[str], render_id: int | None, now: datetime
+        self,
+        group: Group,
+        targets: Sequence[str],
+        render_id: int | None,
+        now: datetime,
+        *,
+        unknown_since: datetime | None = None,
     ) -> dict[str, Claim]:
         """Claim what is free or due among ``targets``; returns target -> the claim we now own.
 
-        A new target is inserted as ``sending`` (a conflict means someone has it); a ``retry``
-        row whose next attempt is due is taken over by a guarded UPDATE. Anything else --
-        sent, failed, unknown, or another live claim -- is left alone.
+        A new target is inserted as ``claimed`` (a conflict means someone has it); a ``retry``
+        row whose next attempt is due is taken over by a guarded UPDATE, and so is an
+        ``unknown`` row last attempted after ``unknown_since`` (wall clock) when the channel
+        can repeat it harmlessly. Anything else -- sent, failed, unknown, or another live
+        claim -- is left alone. Nothing is ``sending`` until :meth:`record` starts it.
         """
         if not targets:
             return {}
-        token = uuid.uuid4().hex
+        token, uncertain_token = uuid.uuid4().hex, uuid.uuid4().hex
         stamp, lease_until = _utcnow(), self._lease_until()
         claim_values = {
-            "state": "sending",
+            "state": "claimed",
             "claimed_by": self.worker,
             "claim_token": token,
             "lease_until": lease_until,
+            "attempted_at": None,
             "updated_at": stamp,
         }
+        wanted = list(dict.fromkeys(targets))
         rows = [
             {
                 **_group_values(group),
@@ -267,120 +289,157 @@ class Ledger:
                 "created_at": stamp,
                 **claim_values,
             }
-            for t in dict.fromkeys(targets)
+            for t in wanted
         ]
-        where = _group_where(group) & deliveries.c.target.in_(list(dict.fromkeys(targets)))
+        where = _group_where(group) & deliveries.c.target.in_(wanted)
+        due = deliveries.c.next_attempt_at.is_(None) | (deliveries.c.next_attempt_at <= now)
+        take_over = deliveries.update().values(
+            attempts=deliveries.c.attempts + 1, error=None, **claim_values
+        )
         with self.engine.begin() as conn:
             conn.execute(self._insert_ignore(deliveries), rows)
-            conn.execute(
-                deliveries.update()
-                .where(
-                    where & (deliveries.c.state == "retry") & (deliveries.c.next_attempt_at <= now)
+            conn.execute(take_over.where(where & (deliveries.c.state == "retry") & due))
+            if unknown_since is not None:
+                conn.execute(
+                    take_over.where(
+                        where
+                        & (deliveries.c.state == "unknown")
+                        & (deliveries.c.attempted_at >= unknown_since)
+                    ).values(claim_token=uncertain_token)
                 )
-                .values(attempts=deliveries.c.attempts + 1, error=None, **claim_values)
-            )
             owned = conn.execute(
-                sa.select(deliveries.c.target, deliveries.c.id, deliveries.c.attempts).where(
-                    where & (deliveries.c.claim_token == token)
-                )
+                sa.select(
+                    deliveries.c.target,
+                    deliveries.c.id,
+                    deliveries.c.attempts,
+                    deliveries.c.claim_token,
+                ).where(where & deliveries.c.claim_token.in_((token, uncertain_token)))
             )
-            return {row.target: Claim(row.id, row.attempts) for row in owned}
+            return {
+                row.target: Claim(row.id, row.attempts, row.claim_token == uncertain_token)
+                for row in owned
+            }
+
+    def record(
+        self,
+        now: datetime,
+        *,
+        sent: Sequence[tuple[int, dict[str, Any]]] = (),
+        failed: Sequence[tuple[int, str, datetime | None]] = (),
+        starting: Sequence[int] = (),
+    ) -> None:
+        """In one transaction: outcomes that arrived (``sent``; ``failed`` with a next-attempt
+        time become ``retry``, without, ``failed``) and the claims whose attempt starts now.
+
+        Marking ``sending`` before the attempt is what lets a dead process's other claims be
+        released instead of becoming ``unknown``; writing it with the outcomes so far keeps
+        the ledger to one small transaction per few messages.
+        """
+        if not (sent or failed or starting):
+            return
+        with self.engine.begin() as conn:
+            if sent:
+                conn.execute(
+                    deliveries.update()
+                    .where(deliveries.c.id == sa.bindparam("delivery_id"))
+                    .values(
+                        state="sent",
+                        receipt=sa.bindparam("receipt_json"),
+                        lease_until=None,
+                        next_attempt_at=None,
+                        error=None,
+                        updated_at=now,
+                    ),
+                    [{"delivery_id": i, "receipt_json": json.dumps(r)} for i, r in sent],
+                )
+            if failed:
+                conn.execute(
+                    deliveries.update()
+                    .where(deliveries.c.id == sa.bindparam("delivery_id"))
+                    .values(
+                        state=sa.bindparam("new_state"),
+                        error=sa.bindparam("message"),
+                        next_attempt_at=sa.bindparam("retry_at"),
+                        lease_until=None,
+                        updated_at=now,
+                    ),
+                    [
+                        {
+                            "delivery_id": i,
+                            "message": m,
+                            "retry_at": r,
+                            "new_state": "retry" if r else "failed",
+                        }
+                        for i, m, r in failed
+                    ],
+                )
+            if starting:
+                conn.execute(
+                    deliveries.update()
+                    .where(
+                        deliveries.c.id.in_(list(starting))
+                        & deliveries.c.state.in_(OWNED)
+                        & (deliveries.c.claimed_by == self.worker)
+                    )
+                    .values(
+                        state="sending",
+                        attempted_at=sa.func.coalesce(deliveries.c.attempted_at, _utcnow()),
+                    )
+                )
 
     def mark_sent(self, results: Sequence[tuple[int, dict[str, Any]]], now: datetime) -> None:
         """Record accepted deliveries, many in one transaction."""
-        if not results:
-            return
-        with self.engine.begin() as conn:
-            conn.execute(
-                deliveries.update()
-                .where(deliveries.c.id == sa.bindparam("delivery_id"))
-                .values(
-                    state="sent",
-                    receipt=sa.bindparam("receipt_json"),
-                    lease_until=None,
-                    next_attempt_at=None,
-                    error=None,
-                    updated_at=now,
-                ),
-                [{"delivery_id": i, "receipt_json": json.dumps(r)} for i, r in results],
-            )
+        self.record(now, sent=results)
 
     def mark_failed(
         self, results: Sequence[tuple[int, str, datetime | None]], now: datetime
     ) -> None:
         """Record failures: with a next-attempt time they are ``retry``, without, ``failed``."""
-        if not results:
-            return
-        with self.engine.begin() as conn:
-            conn.execute(
-                deliveries.update()
-                .where(deliveries.c.id == sa.bindparam("delivery_id"))
-                .values(
-                    state=sa.bindparam("new_state"),
-                    error=sa.bindparam("message"),
-                    next_attempt_at=sa.bindparam("retry_at"),
-                    lease_until=None,
-                    updated_at=now,
-                ),
-                [
-                    {
-                        "delivery_id": i,
-                        "message": m,
-                        "retry_at": r,
-                        "new_state": "retry" if r else "failed",
-                    }
-                    for i, m, r in results
-                ],
-            )
-
-    def release(self, ids: Sequence[int], now: datetime) -> None:
-        """Give back claims that were never attempted (a run stopping early): due again at once."""
-        if ids:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    deliveries.update()
-                    .where(deliveries.c.id.in_(list(ids)) & (deliveries.c.state == "sending"))
-                    .values(
-                        state="retry",
-                        next_attempt_at=now,
-                        lease_until=None,
-                        error="released before sending",
-                        updated_at=now,
-                    )
-                )
+        self.record(now, failed=results)
 
     def extend_leases(self) -> int:
         with self.engine.begin() as conn:
             result = conn.execute(
                 deliveries.update()
-                .where((deliveries.c.claimed_by == self.worker) & (deliveries.c.state == "sending"))
+                .where((deliveries.c.claimed_by == self.worker) & deliveries.c.state.in_(OWNED))
                 .values(lease_until=self._lease_until())
             )
         return int(result.rowcount)
 
     def reap(self) -> int:
-        """Claims whose process is gone become ``unknown``: visible, never silently resent."""
+        """Claims whose process is gone (lease ran out, or its pid is gone from this host):
+        never-started ones are released, due at once; started ones become ``unknown`` --
+        visible, never silently resent. Returns how many rows changed."""
         now = _utcnow()
+        count = 0
         with self.engine.begin() as conn:
-            expired = (deliveries.c.state == "sending") & (deliveries.c.lease_until < now)
-            count = conn.execute(
-                deliveries.update().where(expired).values(state="unknown", updated_at=now)
-            ).rowcount
             dead = [
                 w
                 for w in conn.execute(
                     sa.select(deliveries.c.claimed_by)
-                    .where(deliveries.c.state == "sending")
+                    .where(deliveries.c.state.in_(OWNED))
                     .distinct()
                 ).scalars()
                 if w and _dead_here(w)
             ]
-            if dead:
-                count += conn.execute(
-                    deliveries.update()
-                    .where((deliveries.c.state == "sending") & deliveries.c.claimed_by.in_(dead))
-                    .values(state="unknown", updated_at=now)
-                ).rowcount
+            gone = (deliveries.c.lease_until < now) | deliveries.c.claimed_by.in_(dead)
+            count += conn.execute(
+                deliveries.update()
+                .where((deliveries.c.state == "claimed") & gone)
+                .values(
+                    state="retry",
+                    next_attempt_at=None,
+                    attempts=deliveries.c.attempts - 1,
+                    lease_until=None,
+                    error="released: its process stopped before trying it",
+                    updated_at=now,
+                )
+            ).rowcount
+            count += conn.execute(
+                deliveries.update()
+                .where((deliveries.c.state == "sending") & gone)
+                .values(state="unknown", lease_until=None, updated_at=now)
+            ).rowcount
         return int(count)
 
     # -- reading ----------------------------------------------------------------------------
@@ -512,7 +571,8 @@ class Ledger:
                 state="sent", receipt=json.dumps({"resolved": "confirmed sent by operator"})
             )
         else:
-            values.update(state="retry", next_attempt_at=now, error="operator asked for a resend")
+            # due at once, whatever clock the next pass runs on (``--now`` included)
+            values.update(state="retry", next_attempt_at=None, error="operator asked for a resend")
         with self.engine.begin() as conn:
             changed = conn.execute(
                 deliveries.update()
@@ -660,6 +720,21 @@ def make_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Bring a ledger made by an older version up to date. Columns are only ever added, and
+    nullable, so an ``ALTER TABLE ... ADD COLUMN`` is the whole migration."""
+    inspector = sa.inspect(engine)
+    for table in metadata.sorted_tables:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present:
+                kind = column.type.compile(dialect=engine.dialect)
+                with engine.begin() as conn:
+                    conn.execute(
+                        sa.text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
+                    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

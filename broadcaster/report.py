@@ -61,7 +61,8 @@ class Report:
 #: ledger state -> (row status, detail), in order of precedence
 _SETTLED: tuple[tuple[str, Status, str], ...] = (
     ("unknown", "unknown", "claimed by a process that died: settle it by hand"),
-    ("sending", "in progress", "claimed by a running process"),
+    ("sending", "in progress", "being sent by a running process"),
+    ("claimed", "in progress", "claimed by a running process"),
     ("failed", "failed", ""),
     ("retry", "retry", ""),
     ("sent", "already sent", ""),

@@ -3,15 +3,19 @@
 For one rendered message on one channel: walk the channel's targets in batches, claim each
 batch in the ledger, hand the claimed ones to the channel, retry what is retryable within
 the pass (bounded by the RetryPolicy), and write outcomes back in small batches as they
-arrive -- so a killed process leaves at most the messages in flight as ``unknown``.
+arrive. The channel takes each claimed delivery only as its attempt starts, and taking it
+marks it ``sending`` (START_AHEAD at a time, in the same transaction as the outcomes so far),
+so a killed process leaves as ``unknown`` only the few messages it had started; its other
+claims are released to the next pass.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
@@ -22,6 +26,12 @@ from broadcaster.notices import ArticleNotice, ClosureNotice, Notice
 from broadcaster.render import Message
 from broadcaster.report import Row, summarise
 from broadcaster.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+#: Deliveries marked ``sending`` together, just before the first of them is taken: at most
+#: this many (plus those in flight) are ``unknown`` after a kill; fewer means more transactions.
+START_AHEAD = 8
 
 
 @dataclass(frozen=True)
@@ -48,7 +58,13 @@ class Sender:
         targets = iter(channel.targets())
         while not self.stop.is_set() and (chunk := list(islice(targets, channel.claim_batch))):
             by_key = {t.key: t for t in chunk}
-            claims = self.ledger.claim(parcel.group, list(by_key), parcel.render_id, self.now)
+            claims = self.ledger.claim(
+                parcel.group,
+                list(by_key),
+                parcel.render_id,
+                self.now,
+                unknown_since=_unknown_since(channel),
+            )
             batch = [self._outgoing(parcel, by_key[key], claim) for key, claim in claims.items()]
             attempts = {claim.id: claim.attempts for claim in claims.values()}
             await self._deliver(channel, batch, attempts, tally, errors)
@@ -74,6 +90,7 @@ class Sender:
             summary=article.summary if article else None,
             original=original,
             facts=notice.facts() if isinstance(notice, ClosureNotice) else None,
+            uncertain=claim.uncertain,
         )
 
     async def _deliver(
@@ -91,7 +108,9 @@ class Sender:
             again: list[Outgoing] = []
             waits: list[float] = []
             recorder = _Recorder(self.ledger, self.now, tally, errors)
-            async for delivery_id, outcome in channel.deliver(pending):
+            async for delivery_id, outcome in channel.deliver(recorder.starting(pending)):
+                if by_id[delivery_id].uncertain and isinstance(outcome, dict):
+                    outcome = _settled_unknown(channel, delivery_id, outcome)
                 if isinstance(outcome, RetryableError):
                     wait = self.retry.wait_in_pass(attempt, outcome.retry_after)
                     if wait is not None:
@@ -110,9 +129,26 @@ class Sender:
                 await asyncio.sleep(max(waits))
 
 
+def _unknown_since(channel: Channel) -> datetime | None:
+    """Attempts after this moment (wall clock: the platform's own clock decides) that ended
+    ``unknown`` may be repeated on ``channel``; None when no repeat is safe."""
+    window = channel.repeat_unknown_within
+    return None if window is None else datetime.now(UTC) - window
+
+
+def _settled_unknown(channel: Channel, delivery_id: int, receipt: Receipt) -> Receipt:
+    log.info(
+        "%s: delivery %d, left unknown by a process that died, was repeated safely",
+        channel.name,
+        delivery_id,
+    )
+    return {**receipt, "settled_unknown": f"repeated safely on {channel.name}"}
+
+
 class _Recorder:
-    """Buffers outcomes and writes them every FLUSH_EVERY results: few transactions, and a
-    killed process loses at most the outcomes of the messages in flight."""
+    """Buffers outcomes and writes them every FLUSH_EVERY results, or with the next
+    deliveries to start: few transactions, and a killed process leaves only the messages it
+    had started as ``unknown``."""
 
     FLUSH_EVERY = 64
 
@@ -139,12 +175,20 @@ class _Recorder:
         self.errors.append(message)
         self._maybe_flush()
 
+    def starting(self, batch: Sequence[Outgoing]) -> Iterator[Outgoing]:
+        """``batch`` as the channel takes it: each START_AHEAD-th item marks itself and the
+        next ones ``sending`` before it is handed over."""
+        for position, outgoing in enumerate(batch):
+            if position % START_AHEAD == 0:
+                ahead = batch[position : position + START_AHEAD]
+                self.flush(starting=[o.delivery_id for o in ahead])
+            yield outgoing
+
     def _maybe_flush(self) -> None:
         if len(self.sent) + len(self.failures) >= self.FLUSH_EVERY:
             self.flush()
 
-    def flush(self) -> None:
-        self.ledger.mark_sent(self.sent, self.now)
-        self.ledger.mark_failed(self.failures, self.now)
+    def flush(self, starting: Sequence[int] = ()) -> None:
+        self.ledger.record(self.now, sent=self.sent, failed=self.failures, starting=starting)
         self.tally["sent"] = self.tally.get("sent", 0) + len(self.sent)
         self.sent, self.failures = [], []

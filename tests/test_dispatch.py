@@ -16,7 +16,7 @@ from broadcaster.channels.base import Channel, Limits, Outgoing, Receipt, Target
 from broadcaster.config import Secrets
 from broadcaster.dispatch import Dispatcher, Selection
 from broadcaster.errors import AlreadyDelivered, PermanentError, RetryableError
-from broadcaster.ledger import Ledger
+from broadcaster.ledger import Group, Ledger
 from broadcaster.report import Report
 
 SG = ZoneInfo("Asia/Singapore")
@@ -142,14 +142,26 @@ async def test_a_duplicate_refusal_counts_as_sent(ledger: Ledger) -> None:
 
 async def test_an_unknown_delivery_is_never_resent(ledger: Ledger, project: Path) -> None:
     crashed = Ledger(ledger.url, worker="gone-host:1:x", lease=timedelta(seconds=-1))
-    from broadcaster.ledger import Group
-
-    crashed.claim(Group("closure-2024-03-26", "announce", "social"), ["social"], None, DEMO)
+    group = Group("closure-2024-03-26", "announce", "social")
+    claim = crashed.claim(group, ["social"], None, DEMO)["social"]
+    crashed.record(DEMO, starting=[claim.id])  # the attempt began, then the process died
     crashed.close()
     social = Recording("social")
     report = await run(ledger, [social])
     assert statuses(report, "social")[("closure-2024-03-26", "announce")] == "unknown"
     assert [p["text"][:12] for p in social.sent] == ["New on our b"]
+
+
+async def test_a_claim_a_dead_process_never_tried_is_sent_by_the_next_pass(
+    ledger: Ledger,
+) -> None:
+    crashed = Ledger(ledger.url, worker="gone-host:1:x", lease=timedelta(seconds=-1))
+    crashed.claim(Group("closure-2024-03-26", "announce", "social"), ["social"], None, DEMO)
+    crashed.close()
+    social = Recording("social")
+    report = await run(ledger, [social])
+    assert statuses(report, "social")[("closure-2024-03-26", "announce")] == "sent"
+    assert sorted(p["text"][:12] for p in social.sent) == ["New on our b", "Our outlets "]
 
 
 async def test_the_reminder_goes_out_only_after_an_earlier_announcement(ledger: Ledger) -> None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from broadcaster.ledger import Group, Ledger
+import sqlalchemy as sa
+
+from broadcaster.ledger import Claim, Group, Ledger
 
 NOW = datetime(2024, 3, 20, 1, 0, tzinfo=UTC)
 GROUP = Group("closure-2024-03-26", "announce", "email")
@@ -44,9 +47,13 @@ def test_permanent_failure_is_never_claimed_again(ledger: Ledger) -> None:
     assert ledger.history()[0].error == "550 no such user"
 
 
-def test_a_claim_whose_lease_ran_out_becomes_unknown_and_is_not_resent(ledger_url: str) -> None:
+def _start(ledger: Ledger, claim: Claim) -> None:
+    ledger.record(NOW, starting=[claim.id])
+
+
+def test_an_attempt_whose_lease_ran_out_becomes_unknown_and_is_not_resent(ledger_url: str) -> None:
     crashed = Ledger(ledger_url, worker="otherhost:1:abc", lease=timedelta(seconds=-1))
-    crashed.claim(GROUP, ["a@x.example"], None, NOW)
+    _start(crashed, crashed.claim(GROUP, ["a@x.example"], None, NOW)["a@x.example"])
     crashed.close()
     survivor = Ledger(ledger_url)
     try:
@@ -57,16 +64,33 @@ def test_a_claim_whose_lease_ran_out_becomes_unknown_and_is_not_resent(ledger_ur
         survivor.close()
 
 
-def test_a_claim_of_a_dead_process_on_this_host_is_unknown_at_once(ledger_url: str) -> None:
+def test_claims_a_dead_process_never_started_are_released_and_sent_by_the_next(
+    ledger_url: str,
+) -> None:
+    crashed = Ledger(ledger_url, worker="otherhost:1:abc", lease=timedelta(seconds=-1))
+    claims = crashed.claim(GROUP, ["a@x.example", "b@x.example"], None, NOW)
+    _start(crashed, claims["a@x.example"])  # b was claimed with it but never tried
+    crashed.close()
+    survivor = Ledger(ledger_url)
+    try:
+        assert survivor.reap() == 2
+        states = {d.target: d.state for d in survivor.history()}
+        assert states == {"a@x.example": "unknown", "b@x.example": "retry"}
+        again = survivor.claim(GROUP, ["a@x.example", "b@x.example"], None, NOW)
+        assert again.keys() == {"b@x.example"}
+        assert again["b@x.example"].attempts == 1  # the released claim was not an attempt
+    finally:
+        survivor.close()
+
+
+def test_a_claim_of_a_dead_process_on_this_host_is_reaped_at_once(ledger_url: str) -> None:
     import socket
     import subprocess
 
-    dead = subprocess.run(["true"], check=True)
-    assert dead.returncode == 0
     child = subprocess.Popen(["true"])
     child.wait()
     ghost = Ledger(ledger_url, worker=f"{socket.gethostname()}:{child.pid}:ghost")
-    ghost.claim(GROUP, ["a@x.example"], None, NOW)
+    _start(ghost, ghost.claim(GROUP, ["a@x.example"], None, NOW)["a@x.example"])
     ghost.close()
     live = Ledger(ledger_url)
     try:
@@ -77,13 +101,54 @@ def test_a_claim_of_a_dead_process_on_this_host_is_unknown_at_once(ledger_url: s
 
 
 def test_a_live_claim_is_left_alone(ledger: Ledger, ledger_url: str) -> None:
-    ledger.claim(GROUP, ["a@x.example"], None, NOW)
+    claims = ledger.claim(GROUP, ["a@x.example", "b@x.example"], None, NOW)
+    _start(ledger, claims["a@x.example"])
     other = Ledger(ledger_url)
     try:
         assert other.reap() == 0
-        assert other.history()[0].state == "sending"
+        assert {d.target: d.state for d in other.history()} == {
+            "a@x.example": "sending",
+            "b@x.example": "claimed",
+        }
+        assert other.claim(GROUP, ["a@x.example", "b@x.example"], None, NOW) == {}
     finally:
         other.close()
+
+
+def test_an_unknown_attempt_is_taken_over_only_within_the_channels_safe_window(
+    ledger: Ledger, ledger_url: str
+) -> None:
+    crashed = Ledger(ledger_url, worker="otherhost:1:abc", lease=timedelta(seconds=-1))
+    _start(crashed, crashed.claim(GROUP, ["a@x.example"], None, NOW)["a@x.example"])
+    crashed.close()
+    ledger.reap()
+    attempted = datetime.now(UTC)
+    too_late = ledger.claim(
+        GROUP, ["a@x.example"], None, NOW, unknown_since=attempted + timedelta(minutes=1)
+    )
+    assert too_late == {}
+    assert ledger.claim(GROUP, ["a@x.example"], None, NOW) == {}  # no window: never
+    within = ledger.claim(
+        GROUP, ["a@x.example"], None, NOW, unknown_since=attempted - timedelta(minutes=55)
+    )
+    assert within["a@x.example"].uncertain and within["a@x.example"].attempts == 2
+    assert ledger.history()[0].state == "claimed"
+
+
+def test_a_ledger_made_before_a_column_existed_gets_it(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = sa.create_engine(url)
+    with old.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE kv (key VARCHAR(200) PRIMARY KEY, value TEXT)"))
+    old.dispose()
+    ledger = Ledger(url)
+    try:
+        columns = {c["name"] for c in sa.inspect(ledger.engine).get_columns("kv")}
+        assert columns == {"key", "value", "updated_at"}
+        ledger.set_value("k", "v")
+        assert ledger.get_value("k") == "v"
+    finally:
+        ledger.close()
 
 
 def test_forced_resends_use_a_new_sequence_number(ledger: Ledger) -> None:
@@ -110,7 +175,7 @@ def test_history_pages_newest_first(ledger: Ledger) -> None:
     assert len(page1) == len(page2) == 10
     assert page1[0].id > page1[-1].id > page2[0].id
     assert sum(1 for _ in ledger.iter_history(page=7)) == 25
-    assert ledger.counts() == {"email": {"sending": 25}}
+    assert ledger.counts() == {"email": {"claimed": 25}}
 
 
 def test_key_value_store(ledger: Ledger) -> None:

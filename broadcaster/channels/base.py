@@ -13,7 +13,7 @@ import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal, Protocol
 
 import regex
@@ -29,6 +29,8 @@ Unit = Literal["chars", "graphemes", "utf16", "bytes", "x-weighted"]
 #: part of it, so "see https://x.example/a." links to ``/a``, as Mastodon and Bluesky do.
 URL_PATTERN = regex.compile(r"https?://[^\s<>\"]+?(?=[.,;:!?)\]'\"]*(?:[\s<>\"]|$))")
 _TAG = regex.compile(r"<[^>]*>")
+#: for ``repeat_unknown_within``: the platform makes a repeat harmless however late it comes
+ALWAYS = timedelta(days=36500)
 
 
 class Store(Protocol):
@@ -108,6 +110,8 @@ class Outgoing:
     #: a closure's facts (:meth:`ClosureNotice.facts`: start, end, resume, outlets, reason),
     #: for channels that show them rather than text (notice cards)
     facts: Mapping[str, Any] | None = None
+    #: an earlier attempt's outcome is unknown (its process died): it may already be posted
+    uncertain: bool = False
 
 
 class Channel(ABC):
@@ -120,8 +124,11 @@ class Channel(ABC):
     parts: ClassVar[tuple[str, ...]] = ("text",)
     #: a class default; a channel whose server announces its limits sets them in prepare()
     limits: Limits = Limits()
-    #: how many targets are claimed at once; a killed process leaves at most this many unknown
+    #: how many targets are claimed at once (a killed process's untried claims are released)
     claim_batch: ClassVar[int] = 100
+    #: how long after an attempt whose outcome is unknown the platform itself makes repeating
+    #: it harmless (Mastodon's Idempotency-Key: an hour); None: never, an operator decides
+    repeat_unknown_within: ClassVar[timedelta | None] = None
     #: True if build() turns an Outgoing with ``original`` into an edit of that post
     supports_edit: ClassVar[bool] = False
 
@@ -141,9 +148,13 @@ class Channel(ABC):
         """Deliver one payload: return the platform's receipt or raise a DeliveryError."""
 
     async def deliver(
-        self, batch: Sequence[Outgoing]
+        self, batch: Iterable[Outgoing]
     ) -> AsyncIterator[tuple[int, Receipt | DeliveryError]]:
-        """Send a batch, yielding each delivery's outcome; fan-out channels override this."""
+        """Send a batch, yielding each delivery's outcome; fan-out channels override this.
+
+        Take each item from ``batch`` only when its attempt starts: taking it is what marks
+        the delivery ``sending`` in the ledger (the rest stay merely claimed, and are
+        released, not lost, if the process dies)."""
         for outgoing in batch:
             try:
                 payload = self.build(outgoing)

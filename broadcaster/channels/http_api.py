@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -59,7 +59,7 @@ class HttpChannel(Channel):
         logs.redact_at_source(self._secrets)
 
     async def deliver(
-        self, batch: Sequence[Outgoing]
+        self, batch: Iterable[Outgoing]
     ) -> AsyncIterator[tuple[int, Receipt | DeliveryError]]:
         """As the base class, but once the host proved unreachable in this attempt, the rest
         of the batch fails at once instead of waiting for a timeout each."""

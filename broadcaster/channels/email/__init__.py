@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import closing
 from itertools import islice
 from pathlib import Path
@@ -40,8 +40,9 @@ from broadcaster.errors import DeliveryError
 
 log = logging.getLogger(__name__)
 
-#: Subscribers claimed at once. A process killed mid-list leaves at most this many
-#: ``unknown`` (never resent); fewer means more ledger transactions per message.
+#: Subscribers claimed at once: fewer means more ledger transactions per message. A process
+#: killed mid-list leaves only the messages it had started as ``unknown``; the rest of its
+#: claims are released to the next pass.
 CLAIM_BATCH = 64
 LOOKUP_BATCH = 500  # addresses per suppression-list query
 SHOW_PROBLEMS = 5
@@ -154,16 +155,21 @@ class EmailChannel(Channel):
         raise AssertionError("the transport returned no outcome")
 
     async def deliver(
-        self, batch: Sequence[Outgoing]
+        self, batch: Iterable[Outgoing]
     ) -> AsyncIterator[tuple[int, Receipt | DeliveryError]]:
-        """Hand the batch to the transport, which sends it over all its connections at once."""
-        if batch:
-            self.progress.label(batch[0].notice_id)
-        envelopes = (self.build(outgoing) for outgoing in batch)  # built as each is taken
+        """Hand the batch to the transport, which sends it over all its connections at once,
+        taking (and building) each message only when a connection is ready for it."""
+        envelopes = self._envelopes(batch)
         async for envelope, outcome in self.transport.send_many(envelopes):
             if not isinstance(outcome, DeliveryError):
                 self.progress.sent()
             yield envelope.ref, outcome
+
+    def _envelopes(self, batch: Iterable[Outgoing]) -> Iterator[Envelope]:
+        for position, outgoing in enumerate(batch):
+            if position == 0:
+                self.progress.label(outgoing.notice_id)
+            yield self.build(outgoing)
 
     async def check(self) -> str:
         return await self.transport.check()
