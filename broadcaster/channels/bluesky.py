@@ -24,7 +24,15 @@ from typing import Any
 
 import httpx
 
-from broadcaster.channels.base import URL_PATTERN, Limits, Outgoing, Receipt, Store, Target
+from broadcaster.channels.base import (
+    ALWAYS,
+    URL_PATTERN,
+    Limits,
+    Outgoing,
+    Receipt,
+    Store,
+    Target,
+)
 from broadcaster.channels.bluesky_session import Session, Sessions
 from broadcaster.channels.cards import SIZE as CARD_SIZE
 from broadcaster.channels.cards import Card, Cards
@@ -49,6 +57,7 @@ class Draft:
     record: dict[str, Any]
     thumb_url: str | None = None
     card: Card | None = None  # a closure's notice card, uploaded and embedded as an image
+    uncertain: bool = False  # an earlier attempt died unanswered: look for its post first
 
 
 class BlueskyChannel(HttpChannel):
@@ -56,6 +65,7 @@ class BlueskyChannel(HttpChannel):
     accepts = frozenset({"closure:announce", "closure:remind", "article:publish"})
     parts = ("text",)
     limits = Limits(300, unit="graphemes", max_bytes=3000)
+    repeat_unknown_within = ALWAYS  # the record key is ours: getRecord tells if it was posted
 
     def __init__(
         self,
@@ -93,11 +103,16 @@ class BlueskyChannel(HttpChannel):
             record["embed"] = external_card(outgoing, text)
             thumb = outgoing.image if self.link_thumbnails else None
         elif self.cards and outgoing.facts:
-            return Draft(outgoing.key, record, card=self.cards.card(outgoing))
-        return Draft(outgoing.key, record, thumb)
+            card = self.cards.card(outgoing)
+            return Draft(outgoing.key, record, card=card, uncertain=outgoing.uncertain)
+        return Draft(outgoing.key, record, thumb, uncertain=outgoing.uncertain)
 
     async def send(self, payload: Draft) -> Receipt:
         session = await self.sessions.current()
+        if payload.uncertain:  # checked with getRecord before posting again
+            existing = await self._existing(session, self._rkey(payload.key))
+            if existing is not None:
+                return existing
         record = {**payload.record, "createdAt": _now_iso()}
         if payload.thumb_url and "embed" in record:
             thumb = await self._thumbnail(session, payload.thumb_url)

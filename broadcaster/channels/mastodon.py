@@ -26,6 +26,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -60,6 +61,9 @@ class MastodonChannel(HttpChannel):
     parts = ("text",)
     limits = DEFAULT_LIMITS
     supports_edit = True
+    #: the server keeps an Idempotency-Key for 3600 s after the status is created (never
+    #: before the attempt began); five minutes are left for the two clocks to disagree
+    repeat_unknown_within = timedelta(minutes=55)
 
     def __init__(
         self,

@@ -7,13 +7,21 @@ each; a second run posts nothing; an outage of one platform delays only that pla
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from broadcaster.cli import app
+from broadcaster.ledger import Ledger, deliveries
+from tests.fakes.base import FakeService
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.conftest import running
 from tests.fakes.mastodon import FakeMastodon
@@ -178,3 +186,90 @@ def test_validate_warns_about_a_message_too_long_for_a_platform(
     assert code == 0, output
     posted = fakes.bsky.fake.posts[-1]["record"]["text"]
     assert posted.endswith("…\n\nhttps://www.glow-aesthetics.example/blog/botox-depression/")
+
+
+# -- a run killed while a post was in flight ------------------------------------------------
+
+
+def run_killed_while_posting(fake: FakeService, posted: Callable[[], int]) -> None:
+    """Start `broadcast run`, let the platform create the closure's post but hold its reply,
+    and SIGKILL the process then: the delivery's outcome is unknown to the ledger."""
+    fake.fail_after_create(then="delay", seconds=60)  # type: ignore[attr-defined]
+    command = [sys.executable, "-c", "from broadcaster.cli import main; main()"]
+    process = subprocess.Popen(
+        [*command, "run", "--now", DEMO_NOW], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while posted() < 1:
+            assert process.poll() is None, "the run ended before its post was in flight"
+            assert time.monotonic() < deadline, "the post never reached the platform"
+            time.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(30)
+    fake.clear_faults()
+
+
+def delivery(channel: str, occasion: str = "announce") -> dict[str, Any]:
+    (row,) = [r for r in history() if r["channel"] == channel and r["occasion"] == occasion]
+    return row
+
+
+def test_mastodon_settles_an_unknown_post_itself_with_the_same_idempotency_key(
+    fakes: Fakes,
+) -> None:
+    run_killed_while_posting(fakes.masto.fake, lambda: len(fakes.masto.fake.statuses))
+    (created,) = fakes.masto.fake.statuses
+
+    code, output = broadcast("run", "--now", DEMO_NOW)
+    assert code == 0, output
+    statuses = fakes.masto.fake.statuses
+    assert len(statuses) == 2  # the closure once (replayed by its key), then the article
+    closure = delivery("mastodon")
+    assert closure["state"] == "sent" and closure["attempts"] == 2
+    assert closure["receipt"]["id"] == created["id"]
+    assert closure["receipt"]["settled_unknown"] == "repeated safely on mastodon"
+    keys = [r["headers"].get("idempotency-key") for r in fakes.masto.fake.requests]
+    assert keys.count(created["idempotency_key"]) == 2  # the killed attempt, and the repeat
+
+
+def test_mastodon_leaves_an_unknown_post_older_than_an_hour_to_a_person(
+    fakes: Fakes, project: Path
+) -> None:
+    run_killed_while_posting(fakes.masto.fake, lambda: len(fakes.masto.fake.statuses))
+    ledger = Ledger(f"sqlite:///{project / 'var/broadcaster.db'}")
+    try:
+        ledger.reap()  # what the next pass would do first; then an hour goes by
+        with ledger.engine.begin() as conn:
+            conn.execute(
+                deliveries.update()
+                .where(deliveries.c.channel == "mastodon")
+                .values(attempted_at=datetime.now(UTC) - timedelta(minutes=61))
+            )
+    finally:
+        ledger.close()
+
+    code, output = broadcast("run", "--now", DEMO_NOW)
+    assert code == 0, output
+    assert len(fakes.masto.fake.statuses) == 2  # the killed attempt's post, and the article
+    assert delivery("mastodon")["state"] == "unknown"  # the key may have expired: not resent
+    code, output = broadcast("status")
+    assert code == 3 and "unknown" in output
+
+
+def test_bluesky_settles_an_unknown_post_by_looking_for_its_record_key_first(
+    fakes: Fakes,
+) -> None:
+    run_killed_while_posting(fakes.bsky.fake, lambda: len(fakes.bsky.fake.posts))
+    (created,) = fakes.bsky.fake.posts
+    fakes.bsky.fake.requests.clear()
+
+    code, output = broadcast("run", "--now", DEMO_NOW)
+    assert code == 0, output
+    assert len(fakes.bsky.fake.posts) == 2  # the closure once, then the article
+    closure = delivery("bluesky")
+    assert closure["state"] == "sent" and closure["receipt"]["found"] is True
+    assert closure["receipt"]["uri"] == created["uri"]
+    paths = [r["path"].rpartition(".")[2] for r in fakes.bsky.fake.requests]
+    assert paths.index("getRecord") < paths.index("createRecord")  # looked before posting
