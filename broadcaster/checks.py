@@ -1,4 +1,5 @@
-"""Rules a config must obey beyond its shape: dates that make sense, outlets that exist.
+"""Rules a config must obey beyond its shape: dates that make sense, outlets that exist, a
+subscriber list that can be read.
 
 ``load`` refuses the config on any ``error``; ``broadcast validate`` also shows ``warning``s
 (things that are allowed but probably not meant, such as the same closure entered twice).
@@ -13,6 +14,7 @@ when ``broadcast validate`` passes ``now``: a config that was valid yesterday st
 from __future__ import annotations
 
 import re
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
@@ -48,7 +50,24 @@ def config_problems(loaded: Loaded, now: datetime | None = None) -> list[Finding
             findings.extend(_timing_findings(loaded, index, now))
     findings.extend(_duplicate_closures(loaded))
     findings.extend(_overlapping_closures(loaded))
+    findings.extend(_subscriber_file_findings(loaded))
     return sorted(findings, key=lambda f: f.severity != "error")
+
+
+def _subscriber_file_findings(loaded: Loaded) -> list[Finding]:
+    """A list that cannot be read would quietly mail nobody: refuse the config instead.
+    (Bad rows are only warnings: they are reported and skipped.)"""
+    from broadcaster import subscribers
+
+    email = loaded.config.channels.email
+    if email is None:
+        return []
+    try:
+        with closing(subscribers.read(email.subscribers)) as rows:
+            next(rows, None)  # the file opens and has an email column
+    except subscribers.SubscribersError as exc:
+        return [_finding(loaded, "error", ("channels", "email", "subscribers"), str(exc))]
+    return []
 
 
 def _finding(

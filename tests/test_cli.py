@@ -150,3 +150,20 @@ def test_sending_one_notice_keeps_the_others_on_the_banner(project: Path) -> Non
         "closure-2024-03-22-orchard",
         "closure-2024-03-26",
     ]
+
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_a_subscriber_list_that_cannot_be_read_stops_everything(
+    project: Path, command: str
+) -> None:
+    config = project / "config/broadcaster.yaml"
+    text = config.read_text()
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "subscribers.csv" in row)
+    config.write_text(text.replace("config/subscribers.csv", "config/nope.csv"))
+    code, output = broadcast(command, "--now", DEMO_NOW)
+    assert code == 2
+    assert (
+        f"config/broadcaster.yaml:{line}: channels.email.subscribers: config/nope.csv: "
+        "cannot read: No such file or directory"
+    ) in output
+    assert not (project / "site").exists() and not (project / "var/outbox").exists()
