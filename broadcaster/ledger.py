@@ -27,6 +27,7 @@ a process is alive, not about the schedule.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -373,18 +374,20 @@ class Ledger:
                         for i, m, r in failed
                     ],
                 )
-            if starting:
+            if starting:  # one row per id: an IN list would lead SQLite to the state index
+                owned = sa.or_(*(deliveries.c.state == state for state in OWNED))
                 conn.execute(
                     deliveries.update()
                     .where(
-                        deliveries.c.id.in_(list(starting))
-                        & deliveries.c.state.in_(OWNED)
+                        (deliveries.c.id == sa.bindparam("delivery_id"))
+                        & owned
                         & (deliveries.c.claimed_by == self.worker)
                     )
                     .values(
                         state="sending",
                         attempted_at=sa.func.coalesce(deliveries.c.attempted_at, _utcnow()),
-                    )
+                    ),
+                    [{"delivery_id": i} for i in starting],
                 )
 
     def mark_sent(self, results: Sequence[tuple[int, dict[str, Any]]], now: datetime) -> None:
@@ -584,6 +587,9 @@ class Ledger:
         delivery = self.get(delivery_id)
         if delivery is None:
             raise LookupError(f"no delivery {delivery_id}")
+        if changed and not sent:  # its list must be walked again to send it
+            with self.engine.begin() as conn:
+                conn.execute(kv.delete().where(kv.c.key == _completed_key(_group_of(delivery))))
         if not changed:
             raise ValueError(
                 f"delivery {delivery_id} is {delivery.state}: only unknown or failed deliveries can be resolved"
@@ -674,6 +680,15 @@ class Ledger:
             ).scalar()
         return json.loads(value) if value else None
 
+    # -- lists already worked through (so a large list is not read again every pass) ------
+
+    def completed(self, group: Group) -> str | None:
+        """The target-list version ``group`` was last completed for, if any."""
+        return self.get_value(_completed_key(group))
+
+    def mark_completed(self, group: Group, version: str) -> None:
+        self.set_value(_completed_key(group), version)
+
     def values(self, prefix: str) -> dict[str, str]:
         """Every stored value whose key starts with ``prefix``."""
         with self.engine.connect() as conn:
@@ -761,6 +776,15 @@ def _group_where(group: Group) -> Any:
         & (deliveries.c.channel == group.channel)
         & (deliveries.c.seq == group.seq)
     )
+
+
+def _completed_key(group: Group) -> str:
+    name = f"{group.notice_id}|{group.occasion}|{group.channel}|{group.seq}"
+    return "completed:" + hashlib.sha256(name.encode()).hexdigest()
+
+
+def _group_of(delivery: Delivery) -> Group:
+    return Group(delivery.notice_id, delivery.occasion, delivery.channel, delivery.seq)
 
 
 def _delivery(row: Any) -> Delivery:

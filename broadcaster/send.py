@@ -53,6 +53,11 @@ class Sender:
     stop: asyncio.Event
 
     async def send(self, channel: Channel, parcel: Parcel, row: Row) -> Row:
+        """Send ``parcel`` to every target not yet served; a list already worked through to
+        the end, unchanged since and with nothing left to retry, is not read again."""
+        version = channel.targets_version()
+        if version is not None and self.ledger.completed(parcel.group) == version:
+            return summarise(row, {}, [], self.ledger.states(parcel.group))
         tally: dict[str, int] = {}
         errors: list[str] = []
         targets = iter(channel.targets())
@@ -68,7 +73,10 @@ class Sender:
             batch = [self._outgoing(parcel, by_key[key], claim) for key, claim in claims.items()]
             attempts = {claim.id: claim.attempts for claim in claims.values()}
             await self._deliver(channel, batch, attempts, tally, errors)
-        return summarise(row, tally, errors, self.ledger.states(parcel.group))
+        states = self.ledger.states(parcel.group)
+        if version is not None and not self.stop.is_set() and not _pending(states):
+            self.ledger.mark_completed(parcel.group, version)
+        return summarise(row, tally, errors, states)
 
     def _outgoing(self, parcel: Parcel, target: Target, claim: Claim) -> Outgoing:
         group, notice = parcel.group, parcel.notice
@@ -127,6 +135,11 @@ class Sender:
             pending, attempt = again, attempt + 1
             if pending:
                 await asyncio.sleep(max(waits))
+
+
+def _pending(states: dict[str, int]) -> bool:
+    """Anything in the group that a later walk of the list could still send."""
+    return any(states.get(state) for state in ("claimed", "sending", "retry"))
 
 
 def _unknown_since(channel: Channel) -> datetime | None:

@@ -139,6 +139,12 @@ class Channel(ABC):
         """Where a message goes; most channels have exactly one target."""
         return [Target(self.name)]
 
+    def targets_version(self) -> str | None:
+        """Names the current list of targets (a file's size and time) when reading it is
+        costly: a message already sent to the whole list is then not walked through again
+        until the list changes. None: walk it every time (one target costs nothing)."""
+        return None
+
     @abstractmethod
     def build(self, outgoing: Outgoing) -> Any:
         """The request payload; pure, so tests and ``preview`` can look at it."""

@@ -187,6 +187,49 @@ async def test_4xx_waits_for_a_later_pass_and_5xx_fails_that_recipient_only(
     assert email_rows(second) == [("sent", "", 1)]
 
 
+async def test_a_list_already_served_is_not_read_again_until_it_changes(
+    sink: SmtpSink, here: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A large list is walked once per notice: later passes look at the ledger, not the CSV.
+    A new subscriber, or a delivery an operator asks to resend, makes it walk again."""
+    caplog.set_level(logging.WARNING)
+    config = write_project(here, [*subscribers(3), "not-an-address,Nobody"], port=sink.port)
+    sink.handler.rcpt_replies["subscriber1@example.com"] = ["550 5.1.1 No such user"]
+    await run_pass(config)
+    assert "skipped 1 invalid rows" in caplog.text  # read once, problems reported
+    caplog.clear()
+
+    again = await run_pass(config)
+    assert "invalid rows" not in caplog.text  # not read at all
+    assert email_rows(again) == [("failed", "", 1)]  # the same verdict as reading it would give
+    assert sink.handler.count() == 2
+
+    with (here / "subscribers.csv").open("a") as csv:
+        csv.write("newcomer@example.com,New\n")
+    await run_pass(config)
+    assert "skipped 1 invalid rows" in caplog.text  # the list changed: read again
+    assert sink.handler.per_address()["newcomer@example.com"] == 1
+    assert sink.handler.count() == 3
+
+    failed = [d for (_n, target), d in ids(here).items() if target == "subscriber1@example.com"]
+    sink.handler.rcpt_replies.clear()
+    resend = CliRunner().invoke(
+        app, ["resolve", str(failed[0]), "--resend", "--config", str(config)]
+    )
+    assert resend.exit_code == 0, resend.output
+    await run_pass(config)
+    assert sink.handler.per_address()["subscriber1@example.com"] == 1
+    assert max(sink.handler.per_address().values()) == 1
+
+
+def ids(root: Path) -> dict[tuple[str, str], int]:
+    ledger = Ledger(f"sqlite:///{root / 'ledger.db'}")
+    try:
+        return {(d.notice_id, d.target): d.id for d in ledger.iter_history(channel="email")}
+    finally:
+        ledger.close()
+
+
 async def test_an_unsubscribed_address_gets_no_more_mail(sink: SmtpSink, here: Path) -> None:
     config = write_project(here, subscribers(4), port=sink.port)
     await run_pass(config)

@@ -134,6 +134,13 @@ class EmailChannel(Channel):
                 more,
             )
 
+    def targets_version(self) -> str | None:
+        try:
+            stat = self.subscriber_file.stat()
+        except OSError:
+            return None
+        return f"{self.subscriber_file.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+
     def build(self, outgoing: Outgoing) -> Envelope:
         """The complete message for one subscriber (pure apart from the Date header)."""
         prepared = self._prepare(outgoing)
