@@ -27,7 +27,7 @@ from broadcaster.channels.email import EmailChannel, email_channel, tokens
 from broadcaster.cli import app
 from broadcaster.config import EmailConfig, Secrets
 from broadcaster.errors import ConfigError
-from broadcaster.ledger import Ledger
+from broadcaster.ledger import Delivery, Ledger
 from broadcaster.report import Report
 from broadcaster.runtime import dispatcher
 from broadcaster.send import START_AHEAD
@@ -113,12 +113,16 @@ def email_rows(report: Report, notice: str = "closure-2024-03-26") -> list[tuple
     ]
 
 
-def states(root: Path) -> dict[tuple[str, str], str]:
+def email_deliveries(root: Path) -> list[Delivery]:
     ledger = Ledger(f"sqlite:///{root / 'ledger.db'}")
     try:
-        return {(d.notice_id, d.target): d.state for d in ledger.iter_history(channel="email")}
+        return list(ledger.iter_history(channel="email"))
     finally:
         ledger.close()
+
+
+def states(root: Path) -> dict[tuple[str, str], str]:
+    return {(d.notice_id, d.target): d.state for d in email_deliveries(root)}
 
 
 # -- the happy path, repeats, invalid rows, suppression ------------------------------------
@@ -211,23 +215,13 @@ async def test_a_list_already_served_is_not_read_again_until_it_changes(
     assert sink.handler.per_address()["newcomer@example.com"] == 1
     assert sink.handler.count() == 3
 
-    failed = [d for (_n, target), d in ids(here).items() if target == "subscriber1@example.com"]
+    (failed,) = [d.id for d in email_deliveries(here) if d.target == "subscriber1@example.com"]
     sink.handler.rcpt_replies.clear()
-    resend = CliRunner().invoke(
-        app, ["resolve", str(failed[0]), "--resend", "--config", str(config)]
-    )
+    resend = CliRunner().invoke(app, ["resolve", str(failed), "--resend", "--config", str(config)])
     assert resend.exit_code == 0, resend.output
     await run_pass(config)
     assert sink.handler.per_address()["subscriber1@example.com"] == 1
     assert max(sink.handler.per_address().values()) == 1
-
-
-def ids(root: Path) -> dict[tuple[str, str], int]:
-    ledger = Ledger(f"sqlite:///{root / 'ledger.db'}")
-    try:
-        return {(d.notice_id, d.target): d.id for d in ledger.iter_history(channel="email")}
-    finally:
-        ledger.close()
 
 
 async def test_an_unsubscribed_address_gets_no_more_mail(sink: SmtpSink, here: Path) -> None:
@@ -312,6 +306,13 @@ def test_the_maildir_demo_needs_no_secret(here: Path, monkeypatch: pytest.Monkey
     finally:
         ledger.close()
     assert isinstance(result, EmailChannel)
+
+
+async def test_the_maildir_demo_makes_its_folders(here: Path) -> None:
+    config = write_project(here, subscribers(2), transport="maildir", maildir="out/mail/box")
+    report = await run_pass(config)
+    assert email_rows(report) == [("sent", "", 2)]
+    assert len(list((here / "out/mail/box/new").iterdir())) == 2
 
 
 @pytest.mark.parametrize(
@@ -466,25 +467,15 @@ def test_a_run_killed_mid_list_and_rerun_sends_everyone_exactly_once(
         assert "unknown" in (here / "third.log").read_text()  # listed for a person to settle
 
     # The operator settles each one from the mail server's log, as the README says.
-    for delivery_id, address in unknown_deliveries(here):
-        verdict = "--sent" if received.get(address) else "--resend"
-        settled = CliRunner().invoke(
-            app, ["resolve", str(delivery_id), verdict, "--config", str(config)]
-        )
+    for d in (d for d in email_deliveries(here) if d.state == "unknown"):
+        verdict = "--sent" if received.get(d.target) else "--resend"
+        settled = CliRunner().invoke(app, ["resolve", str(d.id), verdict, "--config", str(config)])
         assert settled.exit_code == 0, settled.output
     final = start_run(config, here, "final.log")
     assert final.wait(120) == 0
     time.sleep(0.2)
     everyone = slow_sink.handler.per_address()
     assert len(everyone) == total and set(everyone.values()) == {1}
-
-
-def unknown_deliveries(root: Path) -> list[tuple[int, str]]:
-    ledger = Ledger(f"sqlite:///{root / 'ledger.db'}")
-    try:
-        return [(d.id, d.target) for d in ledger.iter_history(channel="email", state="unknown")]
-    finally:
-        ledger.close()
 
 
 async def test_a_send_stopped_half_way_leaves_no_half_messages(sink: SmtpSink, here: Path) -> None:

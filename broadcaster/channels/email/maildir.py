@@ -31,6 +31,7 @@ class MaildirTransport:
         data = f"Delivered-To: {envelope.recipient}\r\n".encode() + envelope.data
         try:
             if self._box is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)  # Maildir makes one level
                 self._box = mailbox.Maildir(self.path, create=True)
             name = self._box.add(data.replace(b"\r\n", b"\n"))
         except OSError as exc:
