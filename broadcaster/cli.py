@@ -245,12 +245,18 @@ def history(
     state: Annotated[
         str | None, typer.Option(help="sent, retry, failed, unknown, claimed, sending")
     ] = None,
+    before: Annotated[
+        int | None, typer.Option(help="Only ids below this one: the next page of a long history")
+    ] = None,
 ) -> None:
-    """The ledger: what went where, when, with the platform's receipt."""
+    """The ledger: what went where, when, with the platform's receipt (newest first; page with
+    --before the last id shown)."""
     loaded, secrets = _load(config)
     ledger = open_ledger(loaded, secrets)
     try:
-        rows = ledger.history(limit=limit, channel=channel, notice_id=notice, state=state)
+        rows = ledger.history(
+            limit=limit, before_id=before, channel=channel, notice_id=notice, state=state
+        )
     finally:
         ledger.close()
     if as_json:

@@ -50,6 +50,22 @@ def history(project: Path) -> list[dict]:  # type: ignore[type-arg]
     return [json.loads(line) for line in output.splitlines()]
 
 
+def test_history_pages_with_before_the_last_id_shown(project: Path) -> None:
+    code, output = broadcast("run", "--now", DEMO_NOW)
+    assert code == 0, output
+    everything = [r["id"] for r in history(project)]
+    pages: list[int] = []
+    before: list[str] = []
+    while True:
+        code, output = broadcast("history", "--json", "--limit", "5", *before)
+        page = [json.loads(line)["id"] for line in output.splitlines()]
+        if not page:
+            break
+        pages += page
+        before = ["--before", str(page[-1])]
+    assert len(everything) > 5 and pages == everything
+
+
 def test_the_seed_page_closure_entered_twice_shows_once(project: Path) -> None:
     config = project / "config/broadcaster.yaml"
     text = config.read_text(encoding="utf-8")
