@@ -1,0 +1,120 @@
+"""The Sender: claims in batches, but a delivery is ``sending`` only once its attempt starts.
+
+That order is what lets a killed process leave only its started attempts as ``unknown``: the
+rest of its batch is merely ``claimed``, and the next pass releases and sends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from broadcaster.channels.base import Channel, Outgoing, Receipt, Target
+from broadcaster.errors import DeliveryError
+from broadcaster.ledger import Group, Ledger
+from broadcaster.notices import ClosureNotice
+from broadcaster.report import Row
+from broadcaster.retry import RetryPolicy
+from broadcaster.send import START_AHEAD, Parcel, Sender
+
+NOW = datetime(2024, 3, 20, 1, 0, tzinfo=UTC)
+GROUP = Group("closure-2024-03-26", "announce", "list")
+
+
+class Watching(Channel):
+    """A fan-out channel that notes, as it takes each delivery, what the ledger says of all."""
+
+    name = "list"
+    accepts = frozenset({"closure:announce"})
+    claim_batch = 3 * START_AHEAD
+
+    def __init__(self, ledger: Ledger, size: int) -> None:
+        self.ledger = ledger
+        self.size = size
+        self.seen: list[dict[str, str]] = []  # per delivery taken: target -> state then
+
+    def targets(self) -> Iterator[Target]:
+        return (Target(f"r{i:03d}@x.example") for i in range(self.size))
+
+    def build(self, outgoing: Outgoing) -> str:
+        return outgoing.target.key
+
+    async def send(self, payload: str) -> Receipt:
+        return {"to": payload}
+
+    async def deliver(
+        self, batch: Iterable[Outgoing]
+    ) -> AsyncIterator[tuple[int, Receipt | DeliveryError]]:
+        for outgoing in batch:
+            self.seen.append({d.target: d.state for d in self.ledger.iter_history()})
+            yield outgoing.delivery_id, await self.send(self.build(outgoing))
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    instance = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    yield instance
+    instance.close()
+
+
+def closure() -> ClosureNotice:
+    return ClosureNotice(
+        id=GROUP.notice_id,
+        start=date(2024, 3, 26),
+        end=date(2024, 3, 27),
+        resume=date(2024, 3, 28),
+        reason="our annual team bonding event",
+        outlets=("Orchard",),
+        all_outlets=True,
+        announce_days_before=7,
+        remind_days_before=1,
+    )
+
+
+async def send_all(ledger: Ledger, channel: Channel) -> Row:
+    sender = Sender(ledger, RetryPolicy(wait_scale=0), NOW, asyncio.Event())
+    parcel = Parcel(closure(), GROUP, {"text": "closed"}, None)
+    return await sender.send(channel, parcel, Row(GROUP.notice_id, "announce", "list", "due"))
+
+
+async def test_a_delivery_is_sending_when_taken_and_the_rest_of_its_batch_only_claimed(
+    ledger: Ledger,
+) -> None:
+    channel = Watching(ledger, size=40)
+    row = await send_all(ledger, channel)
+    assert (row.status, row.count) == ("sent", 40)
+    first = channel.seen[0]
+    assert first["r000@x.example"] == "sending"
+    started = [t for t, state in first.items() if state == "sending"]
+    assert len(started) == START_AHEAD  # marked a few at a time, just ahead of the attempt
+    assert {s for t, s in first.items() if t not in started} == {"claimed"}
+    assert len(first) == channel.claim_batch  # the rest of the list is not even claimed yet
+    for position, states in enumerate(channel.seen):
+        taken = f"r{position:03d}@x.example"
+        assert states[taken] == "sending", position
+        ahead = [s for s in states.values() if s == "sending"]
+        assert len(ahead) <= START_AHEAD  # only what was started is in doubt
+
+
+async def test_a_list_already_sent_is_not_walked_again_unless_it_changes(
+    ledger: Ledger,
+) -> None:
+    class Versioned(Watching):
+        version = "v1"
+
+        def targets_version(self) -> str | None:
+            return self.version
+
+    channel = Versioned(ledger, size=5)
+    await send_all(ledger, channel)
+    assert len(channel.seen) == 5
+    again = await send_all(ledger, channel)
+    assert (again.status, again.count) == ("already sent", 5)
+    channel.size, channel.version = 6, "v2"
+    newcomer = await send_all(ledger, channel)
+    assert (newcomer.status, newcomer.count) == ("sent", 1)
+    assert len(channel.seen) == 6
