@@ -36,106 +36,42 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect, Engine
+
+from broadcaster.ledger.schema import (
+    UTCDateTime,
+    deliveries,
+    kv,
+    make_engine,
+    metadata,
+    renders,
+    suppressions,
+    upgrade,
+)
+
+__all__ = [
+    "OWNED",
+    "STATES",
+    "ChannelHealth",
+    "Claim",
+    "Delivery",
+    "Group",
+    "Ledger",
+    "State",
+    "Version",
+    "deliveries",
+    "kv",
+    "make_engine",
+    "renders",
+    "suppressions",
+]
 
 State = Literal["claimed", "sending", "sent", "retry", "failed", "unknown"]
 STATES: tuple[State, ...] = ("claimed", "sending", "sent", "retry", "failed", "unknown")
 OWNED: tuple[State, ...] = ("claimed", "sending")  # held by a live process under a lease
-
-
-class UTCDateTime(sa.types.TypeDecorator[datetime]):
-    """Aware datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the ledger")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-metadata = sa.MetaData()
-
-deliveries = sa.Table(
-    "deliveries",
-    metadata,
-    sa.Column(
-        "id",
-        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
-        primary_key=True,
-        autoincrement=True,
-    ),
-    sa.Column("notice_id", sa.String(200), nullable=False),
-    sa.Column("occasion", sa.String(40), nullable=False),
-    sa.Column("channel", sa.String(40), nullable=False),
-    sa.Column("target", sa.String(320), nullable=False),
-    sa.Column("seq", sa.Integer, nullable=False, default=0),
-    sa.Column("state", sa.String(16), nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False, default=1),
-    sa.Column("render_id", sa.Integer, nullable=True),
-    sa.Column("claimed_by", sa.String(200), nullable=True),
-    sa.Column("claim_token", sa.String(40), nullable=True),
-    sa.Column("lease_until", UTCDateTime, nullable=True),
-    sa.Column("attempted_at", UTCDateTime, nullable=True),  # wall clock: this claim's first try
-    sa.Column("next_attempt_at", UTCDateTime, nullable=True),
-    sa.Column("receipt", sa.Text, nullable=True),
-    sa.Column("error", sa.Text, nullable=True),
-    sa.Column("resolved_by", sa.String(200), nullable=True),  # an operator settled it: who
-    sa.Column("resolved_at", UTCDateTime, nullable=True),  # ... and when (real time)
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Column("updated_at", UTCDateTime, nullable=False),
-    sa.UniqueConstraint("notice_id", "occasion", "channel", "target", "seq", name="uq_delivery"),
-)
-sa.Index("ix_deliveries_state", deliveries.c.state, deliveries.c.next_attempt_at)
-sa.Index("ix_deliveries_channel_state", deliveries.c.channel, deliveries.c.state)
-#: one notice on one channel (states, last_version, first_sent_at): without it the planners
-#: walk every row of the channel (230 ms at a million rows, instead of under 1 ms)
-sa.Index("ix_deliveries_notice", deliveries.c.notice_id, deliveries.c.channel, deliveries.c.state)
-
-renders = sa.Table(
-    "renders",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("notice_id", sa.String(200), nullable=False),
-    sa.Column("occasion", sa.String(40), nullable=False),
-    sa.Column("channel", sa.String(40), nullable=False),
-    sa.Column("fingerprint", sa.String(64), nullable=False),
-    sa.Column("body", sa.Text, nullable=False),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.UniqueConstraint("notice_id", "occasion", "channel", "fingerprint", name="uq_render"),
-)
-
-kv = sa.Table(
-    "kv",
-    metadata,
-    sa.Column("key", sa.String(200), primary_key=True),
-    sa.Column("value", sa.Text, nullable=False),
-    sa.Column("updated_at", UTCDateTime, nullable=False),
-)
-
-#: Addresses (normalised, lower case) that must never get email again: unsubscribed by the
-#: link in a message, by ``broadcast unsubscribe``, or by hand.
-suppressions = sa.Table(
-    "suppressions",
-    metadata,
-    sa.Column("address", sa.String(320), primary_key=True),
-    sa.Column("reason", sa.String(200), nullable=False),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-)
 
 
 @dataclass(frozen=True)
@@ -212,9 +148,7 @@ class Ledger:
         self.lease = lease
         self.engine = make_engine(url)
         metadata.create_all(self.engine)
-        _add_missing_columns(self.engine)
-        for index in deliveries.indexes:  # create_all adds none to an existing table
-            index.create(self.engine, checkfirst=True)
+        upgrade(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -728,41 +662,6 @@ class Ledger:
 
     def _lease_until(self) -> datetime:
         return _utcnow() + self.lease
-
-
-def make_engine(url: str) -> Engine:
-    """SQLite gets WAL and a busy timeout so concurrent processes wait instead of failing."""
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    engine = sa.create_engine(url, future=True)
-    if engine.dialect.name == "sqlite":
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
-    return engine
-
-
-def _add_missing_columns(engine: Engine) -> None:
-    """Bring a ledger made by an older version up to date. Columns are only ever added, and
-    nullable, so an ``ALTER TABLE ... ADD COLUMN`` is the whole migration."""
-    inspector = sa.inspect(engine)
-    for table in metadata.sorted_tables:
-        present = {c["name"] for c in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name not in present:
-                kind = column.type.compile(dialect=engine.dialect)
-                with engine.begin() as conn:
-                    conn.execute(
-                        sa.text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
-                    )
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
 
 
 def _group_values(group: Group) -> dict[str, Any]:
