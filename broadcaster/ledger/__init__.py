@@ -40,7 +40,9 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 
+from broadcaster.ledger.bulk import Bulk
 from broadcaster.ledger.schema import (
     UTCDateTime,
     deliveries,
@@ -211,50 +213,35 @@ class Ledger:
             return {}
         token, uncertain_token = uuid.uuid4().hex, uuid.uuid4().hex
         stamp, lease_until = _utcnow(), self._lease_until()
-        claim_values = {
-            "state": "claimed",
-            "claimed_by": self.worker,
-            "claim_token": token,
-            "lease_until": lease_until,
-            "attempted_at": None,
-            "updated_at": stamp,
-        }
         wanted = list(dict.fromkeys(targets))
-        rows = [
-            {
-                **_group_values(group),
-                "target": t,
-                "attempts": 1,
-                "render_id": render_id,
-                "created_at": stamp,
-                **claim_values,
-            }
-            for t in wanted
-        ]
-        where = _group_where(group) & deliveries.c.target.in_(wanted)
-        due = deliveries.c.next_attempt_at.is_(None) | (deliveries.c.next_attempt_at <= now)
-        take_over = deliveries.update().values(
-            attempts=deliveries.c.attempts + 1, error=None, **claim_values
-        )
+        claim = {
+            "in_notice": group.notice_id,
+            "in_occasion": group.occasion,
+            "in_channel": group.channel,
+            "in_seq": group.seq,
+            "targets": wanted,
+            "worker": self.worker,
+            "lease_until": lease_until,
+            "now": stamp,
+        }
         with self.engine.begin() as conn:
-            conn.execute(self._insert_ignore(deliveries), rows)
-            conn.execute(take_over.where(where & (deliveries.c.state == "retry") & due))
+            _CLAIM.execute(
+                conn,
+                ({"target": t} for t in wanted),
+                **_group_values(group),
+                render_id=render_id,
+                worker=self.worker,
+                token=token,
+                lease_until=lease_until,
+                now=stamp,
+            )
+            conn.execute(_TAKE_OVER_DUE, {**claim, "token": token, "due_at": now})
             if unknown_since is not None:
                 conn.execute(
-                    take_over.where(
-                        where
-                        & (deliveries.c.state == "unknown")
-                        & (deliveries.c.attempted_at >= unknown_since)
-                    ).values(claim_token=uncertain_token)
+                    _TAKE_OVER_UNKNOWN,
+                    {**claim, "token": uncertain_token, "attempted_since": unknown_since},
                 )
-            owned = conn.execute(
-                sa.select(
-                    deliveries.c.target,
-                    deliveries.c.id,
-                    deliveries.c.attempts,
-                    deliveries.c.claim_token,
-                ).where(where & deliveries.c.claim_token.in_((token, uncertain_token)))
-            )
+            owned = conn.execute(_OWNED_BY, {**claim, "tokens": [token, uncertain_token]})
             return {
                 row.target: Claim(row.id, row.attempts, row.claim_token == uncertain_token)
                 for row in owned
@@ -278,56 +265,25 @@ class Ledger:
         if not (sent or failed or starting):
             return
         with self.engine.begin() as conn:
-            if sent:
-                conn.execute(
-                    deliveries.update()
-                    .where(deliveries.c.id == sa.bindparam("delivery_id"))
-                    .values(
-                        state="sent",
-                        receipt=sa.bindparam("receipt_json"),
-                        lease_until=None,
-                        next_attempt_at=None,
-                        error=None,
-                        updated_at=now,
-                    ),
-                    [{"delivery_id": i, "receipt_json": json.dumps(r)} for i, r in sent],
-                )
-            if failed:
-                conn.execute(
-                    deliveries.update()
-                    .where(deliveries.c.id == sa.bindparam("delivery_id"))
-                    .values(
-                        state=sa.bindparam("new_state"),
-                        error=sa.bindparam("message"),
-                        next_attempt_at=sa.bindparam("retry_at"),
-                        lease_until=None,
-                        updated_at=now,
-                    ),
-                    [
-                        {
-                            "delivery_id": i,
-                            "message": m,
-                            "retry_at": r,
-                            "new_state": "retry" if r else "failed",
-                        }
-                        for i, m, r in failed
-                    ],
-                )
-            if starting:  # one row per id: an IN list would lead SQLite to the state index
-                owned = sa.or_(*(deliveries.c.state == state for state in OWNED))
-                conn.execute(
-                    deliveries.update()
-                    .where(
-                        (deliveries.c.id == sa.bindparam("delivery_id"))
-                        & owned
-                        & (deliveries.c.claimed_by == self.worker)
-                    )
-                    .values(
-                        state="sending",
-                        attempted_at=sa.func.coalesce(deliveries.c.attempted_at, _utcnow()),
-                    ),
-                    [{"delivery_id": i} for i in starting],
-                )
+            _SENT.execute(
+                conn, ({"delivery_id": i, "receipt": json.dumps(r)} for i, r in sent), now=now
+            )
+            _FAILED.execute(
+                conn,
+                (
+                    {
+                        "delivery_id": i,
+                        "message": m,
+                        "retry_at": r,
+                        "state": "retry" if r else "failed",
+                    }
+                    for i, m, r in failed
+                ),
+                now=now,
+            )
+            _STARTING.execute(
+                conn, ({"delivery_id": i} for i in starting), worker=self.worker, now=_utcnow()
+            )
 
     def mark_sent(self, results: Sequence[tuple[int, dict[str, Any]]], now: datetime) -> None:
         """Record accepted deliveries, many in one transaction."""
@@ -680,6 +636,127 @@ def _group_where(group: Group) -> Any:
         & (deliveries.c.channel == group.channel)
         & (deliveries.c.seq == group.seq)
     )
+
+
+def _insert(dialect: Dialect) -> Any:
+    return (postgresql if dialect.name == "postgresql" else sqlite).insert(deliveries)
+
+
+def _by_id() -> Any:
+    return deliveries.c.id == sa.bindparam("delivery_id")
+
+
+def _when(name: str) -> Any:
+    return sa.bindparam(name, type_=UTCDateTime)
+
+
+def _claimed_group() -> Any:
+    """The rows of one group among ``targets``, as bind parameters, so the statements below
+    are built once (building one per call cost more than running it). An UPDATE may not
+    reuse column names for its parameters, hence ``in_*``."""
+    return (
+        (deliveries.c.notice_id == sa.bindparam("in_notice"))
+        & (deliveries.c.occasion == sa.bindparam("in_occasion"))
+        & (deliveries.c.channel == sa.bindparam("in_channel"))
+        & (deliveries.c.seq == sa.bindparam("in_seq"))
+        & deliveries.c.target.in_(sa.bindparam("targets", expanding=True))
+    )
+
+
+def _take_over(condition: Any) -> Any:
+    return (
+        deliveries.update()
+        .where(_claimed_group() & condition)
+        .values(
+            state="claimed",
+            attempts=deliveries.c.attempts + 1,
+            error=None,
+            claimed_by=sa.bindparam("worker"),
+            claim_token=sa.bindparam("token"),
+            lease_until=_when("lease_until"),
+            attempted_at=None,
+            updated_at=_when("now"),
+        )
+    )
+
+
+#: a ``retry`` row whose next attempt is due (a released one has none: due at once)
+_TAKE_OVER_DUE = _take_over(
+    (deliveries.c.state == "retry")
+    & (deliveries.c.next_attempt_at.is_(None) | (deliveries.c.next_attempt_at <= _when("due_at")))
+)
+#: an ``unknown`` row attempted recently enough for its channel to repeat it harmlessly
+_TAKE_OVER_UNKNOWN = _take_over(
+    (deliveries.c.state == "unknown") & (deliveries.c.attempted_at >= _when("attempted_since"))
+)
+_OWNED_BY = sa.select(
+    deliveries.c.target, deliveries.c.id, deliveries.c.attempts, deliveries.c.claim_token
+).where(_claimed_group() & deliveries.c.claim_token.in_(sa.bindparam("tokens", expanding=True)))
+
+#: the hot path, one row per message: see bulk.py for why these skip Core's executemany
+_CLAIM = Bulk(
+    lambda dialect: (
+        _insert(dialect)
+        .values(
+            notice_id=sa.bindparam("notice_id"),
+            occasion=sa.bindparam("occasion"),
+            channel=sa.bindparam("channel"),
+            seq=sa.bindparam("seq"),
+            target=sa.bindparam("target"),
+            state="claimed",
+            attempts=1,
+            render_id=sa.bindparam("render_id", type_=sa.Integer),
+            claimed_by=sa.bindparam("worker"),
+            claim_token=sa.bindparam("token"),
+            lease_until=_when("lease_until"),
+            created_at=_when("now"),
+            updated_at=_when("now"),
+        )
+        .on_conflict_do_nothing()
+    )
+)
+_SENT = Bulk(
+    lambda _dialect: (
+        deliveries.update()
+        .where(_by_id())
+        .values(
+            state="sent",
+            receipt=sa.bindparam("receipt"),
+            lease_until=None,
+            next_attempt_at=None,
+            error=None,
+            updated_at=_when("now"),
+        )
+    )
+)
+_FAILED = Bulk(
+    lambda _dialect: (
+        deliveries.update()
+        .where(_by_id())
+        .values(
+            state=sa.bindparam("state"),
+            error=sa.bindparam("message"),
+            next_attempt_at=_when("retry_at"),
+            lease_until=None,
+            updated_at=_when("now"),
+        )
+    )
+)
+#: by primary key, one row at a time: an IN list would lead SQLite to the state index
+_STARTING = Bulk(
+    lambda _dialect: (
+        deliveries.update()
+        .where(
+            _by_id()
+            & sa.or_(*(deliveries.c.state == state for state in OWNED))
+            & (deliveries.c.claimed_by == sa.bindparam("worker"))
+        )
+        .values(
+            state="sending",
+            attempted_at=sa.func.coalesce(deliveries.c.attempted_at, _when("now")),
+        )
+    )
+)
 
 
 def _completed_key(group: Group) -> str:
