@@ -65,6 +65,7 @@ STYLE = {
     "due": "bold",
     "superseded": "dim",
     "in progress": "yellow",
+    "deferred": "yellow",
 }
 
 

@@ -252,11 +252,13 @@ class Dispatcher:
     ) -> list[Row]:
         if isinstance(channel, Skipped):
             return [Row("*", "*", channel.name, "skipped", detail=channel.reason)]
-        await channel.prepare()  # e.g. read the server's limits before anything is rendered
         if isinstance(channel, Publisher):
+            await channel.prepare()
             mine = [(m, t) for m, t in chosen if channel.takes(m.notice.kind, m.occasion)]
             return await self._publish(channel, mine, now, dry_run)
         breaker = Breaker.load(self.ledger, channel.name)
+        if dry_run or not breaker.is_open(now):  # a paused channel's server is left alone
+            await channel.prepare()  # e.g. read the server's limits before anything is rendered
         sender = Sender(self.ledger, self.retry, now, self.stop)
         rows: list[Row] = []
         storm = 0
@@ -270,17 +272,17 @@ class Dispatcher:
                         job.moment.notice.id,
                         _label(job),
                         channel.name,
-                        "skipped",
+                        "deferred",
                         detail=f"{reason}: left for a later pass",
                     )
                 )
                 continue
             row = await self._job(channel, job, sender, selection, dry_run)
             if row.attempted:
-                storm = storm + 1 if row.status == "retry" and not _delivered(rows) else 0
+                storm = storm + 1 if row.status in FAILING and not _delivered(rows) else 0
             rows.append(row)
         if not dry_run and not breaker.is_open(now):
-            failing = any(r.status == "retry" and r.attempted for r in rows)
+            failing = any(r.status in FAILING and r.attempted for r in rows)
             breaker.record_pass(delivered=_delivered(rows), failing=failing, now=now)
         return rows
 
@@ -438,6 +440,11 @@ def moment_floor() -> datetime:
 def _label(job: Job) -> str:
     """The occasion as people read it (``update``, not ``update@3f2a...``)."""
     return job.occasion.partition("@")[0]
+
+
+#: what a job that went wrong in this pass shows: each counts toward the storm limit and
+#: the breaker (``unknown``: a request went out and no answer came back)
+FAILING = ("retry", "unknown")
 
 
 def _delivered(rows: list[Row]) -> bool:

@@ -6,6 +6,7 @@
     ├── ConfigError            bad YAML, unknown key, impossible dates: exit 2, nothing sent
     └── DeliveryError          one delivery on one channel did not go out
         ├── RetryableError     network, timeout, 5xx, rate limit: try again later
+        │   └── NoReply        the request went out, no answer came back: it may have worked
         ├── PermanentError     auth, validation, refused: never retried, reported
         └── AlreadyDelivered   the platform says it has this post already: counts as sent
 
@@ -60,6 +61,12 @@ class RetryableError(DeliveryError):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class NoReply(RetryableError):
+    """The request was sent but the reply was lost (timeout, dropped connection): the platform
+    may have acted on it. Only a channel whose platform makes a repeat harmless repeats it
+    (``Channel.repeat_unknown_within``); for the rest the delivery becomes ``unknown``."""
 
 
 class PermanentError(DeliveryError):

@@ -20,6 +20,7 @@ Status = Literal[
     "upcoming",
     "skipped",
     "superseded",
+    "deferred",  # due, but its channel is paused or failing: left for a later pass
 ]
 
 
@@ -51,10 +52,11 @@ class Report:
 
     @property
     def failed(self) -> bool:
-        return any(r.status in ("failed", "retry") for r in self.rows)
+        return any(r.status in ("failed", "retry", "unknown", "deferred") for r in self.rows)
 
     def exit_code(self) -> int:
-        """0 all went out (or nothing was due), 1 something failed or waits for a retry."""
+        """0 all went out (or nothing was due), 1 something failed, is in doubt, or waits for
+        a later pass."""
         return 1 if self.failed else 0
 
 

@@ -20,7 +20,7 @@ from itertools import islice
 from typing import Any
 
 from broadcaster.channels.base import Channel, Outgoing, Receipt, Target
-from broadcaster.errors import AlreadyDelivered, DeliveryError, RetryableError
+from broadcaster.errors import AlreadyDelivered, DeliveryError, NoReply, RetryableError
 from broadcaster.ledger import Claim, Group, Ledger
 from broadcaster.notices import ArticleNotice, ClosureNotice, Notice
 from broadcaster.render import Message
@@ -119,11 +119,16 @@ class Sender:
             async for delivery_id, outcome in channel.deliver(recorder.starting(pending)):
                 if by_id[delivery_id].uncertain and isinstance(outcome, dict):
                     outcome = _settled_unknown(channel, delivery_id, outcome)
-                if isinstance(outcome, RetryableError):
+                if isinstance(outcome, NoReply) and channel.repeat_unknown_within is None:
+                    recorder.unknown(delivery_id, outcome.message)  # a repeat might post twice
+                elif isinstance(outcome, RetryableError):
                     wait = self.retry.wait_in_pass(attempt, outcome.retry_after)
                     if wait is not None:
                         again.append(by_id[delivery_id])
                         waits.append(wait)
+                        continue
+                    if isinstance(outcome, NoReply):  # repeatable, but only within its window:
+                        recorder.unknown(delivery_id, outcome.message)  # the next pass decides
                         continue
                     retry_at = self.retry.next_attempt(
                         self.now, attempts[delivery_id], outcome.retry_after
@@ -171,6 +176,7 @@ class _Recorder:
         self.ledger, self.now, self.tally, self.errors = ledger, now, tally, errors
         self.sent: list[tuple[int, dict[str, Any]]] = []
         self.failures: list[tuple[int, str, datetime | None]] = []
+        self.uncertain: list[tuple[int, str]] = []
 
     def record(self, delivery_id: int, outcome: Receipt | DeliveryError) -> None:
         if isinstance(outcome, AlreadyDelivered):
@@ -188,6 +194,13 @@ class _Recorder:
         self.errors.append(message)
         self._maybe_flush()
 
+    def unknown(self, delivery_id: int, message: str) -> None:
+        """It went out and no answer came back: like a crash, neither sent nor failed."""
+        self.uncertain.append((delivery_id, message))
+        self.tally["unknown"] = self.tally.get("unknown", 0) + 1
+        self.errors.append(message)
+        self._maybe_flush()
+
     def starting(self, batch: Sequence[Outgoing]) -> Iterator[Outgoing]:
         """``batch`` as the channel takes it: each START_AHEAD-th item marks itself and the
         next ones ``sending`` before it is handed over."""
@@ -198,10 +211,16 @@ class _Recorder:
             yield outgoing
 
     def _maybe_flush(self) -> None:
-        if len(self.sent) + len(self.failures) >= self.FLUSH_EVERY:
+        if len(self.sent) + len(self.failures) + len(self.uncertain) >= self.FLUSH_EVERY:
             self.flush()
 
     def flush(self, starting: Sequence[int] = ()) -> None:
-        self.ledger.record(self.now, sent=self.sent, failed=self.failures, starting=starting)
+        self.ledger.record(
+            self.now,
+            sent=self.sent,
+            failed=self.failures,
+            unknown=self.uncertain,
+            starting=starting,
+        )
         self.tally["sent"] = self.tally.get("sent", 0) + len(self.sent)
-        self.sent, self.failures = [], []
+        self.sent, self.failures, self.uncertain = [], [], []

@@ -18,6 +18,10 @@ class Down(Recording):
         super().__init__(name)
         self.down = True
         self.attempts = 0
+        self.prepared = 0
+
+    async def prepare(self) -> None:  # a real channel asks its server for limits here
+        self.prepared += 1
 
     async def send(self, payload: dict) -> dict:  # type: ignore[type-arg]
         self.attempts += 1
@@ -37,11 +41,12 @@ async def test_a_channel_failing_pass_after_pass_is_paused_then_recovers(project
     breaker = Breaker.load(ledger, "down")
     assert breaker.is_open(now - timedelta(hours=7)) and breaker.streak == STREAK_LIMIT
     paused_at = now - timedelta(hours=7) + timedelta(minutes=1)
-    attempts = down.attempts
+    attempts, prepared = down.attempts, down.prepared
     report = await run(ledger, [down, healthy], paused_at)
-    assert down.attempts == attempts  # paused: not even tried
-    skipped = [r for r in report.rows if r.channel == "down" and r.status == "skipped"]
+    assert (down.attempts, down.prepared) == (attempts, prepared)  # paused: server left alone
+    skipped = [r for r in report.rows if r.channel == "down" and r.status == "deferred"]
     assert skipped and "paused until" in skipped[0].detail
+    assert report.exit_code() == 1  # deliveries wait: cron sees it
     down.down = False
     report = await run(ledger, [down, healthy], now)
     assert set(statuses(report, "down").values()) >= {"sent"}
@@ -62,7 +67,7 @@ async def test_a_storm_inside_one_pass_stops_after_a_few_jobs(project: Path) -> 
     report = await run(ledger, [down], DEMO)
     rows = [r for r in report.rows if r.channel == "down" and r.occasion in ("announce", "publish")]
     attempted = [r for r in rows if r.status == "retry"]
-    skipped = [r for r in rows if r.status == "skipped"]
+    skipped = [r for r in rows if r.status == "deferred"]
     assert len(attempted) == 3 and len(skipped) == 3  # 6 due: 3 tried, the rest wait
     assert all("failing in this pass" in r.detail for r in skipped)
     assert report.exit_code() == 1

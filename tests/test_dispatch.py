@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,8 +15,8 @@ from broadcaster import config as config_module
 from broadcaster.channels.base import Channel, Limits, Outgoing, Receipt, Target
 from broadcaster.config import Secrets
 from broadcaster.dispatch import Dispatcher, Selection
-from broadcaster.errors import AlreadyDelivered, PermanentError, RetryableError
-from broadcaster.ledger import Group, Ledger
+from broadcaster.errors import AlreadyDelivered, NoReply, PermanentError, RetryableError
+from broadcaster.ledger import Group, Ledger, deliveries
 from broadcaster.report import Report
 
 SG = ZoneInfo("Asia/Singapore")
@@ -162,6 +162,46 @@ async def test_a_claim_a_dead_process_never_tried_is_sent_by_the_next_pass(
     report = await run(ledger, [social])
     assert statuses(report, "social")[("closure-2024-03-26", "announce")] == "sent"
     assert sorted(p["text"][:12] for p in social.sent) == ["New on our b", "Our outlets "]
+
+
+class Silent(Recording):
+    """Takes the request, then never answers: the platform may or may not have posted."""
+
+    async def send(self, payload: dict[str, Any]) -> Receipt:
+        self.sent.append(payload)
+        raise NoReply("social: no reply from social.example (ReadTimeout)")
+
+
+async def test_no_reply_is_unknown_at_once_where_a_repeat_could_post_twice(
+    ledger: Ledger,
+) -> None:
+    silent = Silent("social")
+    report = await run(ledger, [silent])
+    assert statuses(report, "social")[("closure-2024-03-26", "announce")] == "unknown"
+    assert len(silent.sent) == 2  # one attempt per notice, no retry within the pass
+    assert report.exit_code() == 1
+    again = await run(ledger, [silent], DEMO + timedelta(days=1))
+    assert len(silent.sent) == 2  # nor in a later one: a person settles it
+    assert statuses(again, "social")[("closure-2024-03-26", "announce")] == "unknown"
+
+
+async def test_no_reply_is_repeated_only_while_the_platform_makes_it_harmless(
+    ledger: Ledger,
+) -> None:
+    class Keyed(Silent):
+        repeat_unknown_within = timedelta(minutes=55)  # an idempotency key's life, say
+
+    keyed = Keyed("social")
+    await run(ledger, [keyed])
+    assert len(keyed.sent) == 2 * 3  # retried within the pass: the key makes it safe
+    first_try = datetime.now(UTC)
+    await run(ledger, [keyed], DEMO + timedelta(minutes=5))
+    assert len(keyed.sent) == 2 * 6  # and in the next pass, within the window
+    with ledger.engine.begin() as conn:  # an hour after the first attempt...
+        conn.execute(deliveries.update().values(attempted_at=first_try - timedelta(minutes=56)))
+    report = await run(ledger, [keyed], DEMO + timedelta(hours=1))
+    assert len(keyed.sent) == 2 * 6  # ...the key may be gone: never again by itself
+    assert statuses(report, "social")[("closure-2024-03-26", "announce")] == "unknown"
 
 
 async def test_the_reminder_goes_out_only_after_an_earlier_announcement(ledger: Ledger) -> None:

@@ -41,8 +41,8 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from broadcaster.channels.base import Channel, Publisher, Receipt, Skipped, Store, Target
-from broadcaster.channels.http_api import HttpChannel, NoReply, json_object, status_line
-from broadcaster.errors import DeliveryError, PermanentError, RetryableError
+from broadcaster.channels.http_api import HttpChannel, json_object, status_line
+from broadcaster.errors import DeliveryError, NoReply, PermanentError, RetryableError
 
 if TYPE_CHECKING:
     from google.oauth2.credentials import Credentials

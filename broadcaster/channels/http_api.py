@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,8 +29,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from broadcaster import logs
-from broadcaster.channels.base import Channel, Outgoing, Receipt
-from broadcaster.errors import DeliveryError, PermanentError, RetryableError
+from broadcaster.channels.base import Channel
+from broadcaster.errors import DeliveryError, NoReply, PermanentError, RetryableError
 
 NOT_SENT = (
     httpx.ConnectError,
@@ -39,10 +39,6 @@ NOT_SENT = (
     httpx.ProxyError,
 )
 INCOMPLETE = (httpx.WriteError, httpx.WriteTimeout, httpx.LocalProtocolError)
-
-
-class NoReply(RetryableError):
-    """The request was sent but the reply was lost (timeout, dropped connection)."""
 
 
 class HttpChannel(Channel):
@@ -55,17 +51,11 @@ class HttpChannel(Channel):
         self._secrets = sorted(
             {s for s in secrets if len(s) >= logs.MIN_SECRET_LENGTH}, key=len, reverse=True
         )
+        #: once the host proved unreachable or silent, the rest of the pass (a channel lives
+        #: for one pass) fails at once instead of waiting for a timeout each: never sent, so
+        #: safely retried by a later pass
         self._unreachable: str | None = None
         logs.redact_at_source(self._secrets)
-
-    async def deliver(
-        self, batch: Iterable[Outgoing]
-    ) -> AsyncIterator[tuple[int, Receipt | DeliveryError]]:
-        """As the base class, but once the host proved unreachable in this attempt, the rest
-        of the batch fails at once instead of waiting for a timeout each."""
-        self._unreachable = None
-        async for outcome in super().deliver(batch):
-            yield outcome
 
     def safe(self, text: str) -> str:
         """``text`` with every credential of this channel replaced by ``***``."""

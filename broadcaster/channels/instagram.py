@@ -35,6 +35,7 @@ import httpx
 import regex
 
 from broadcaster.channels.base import (
+    ALWAYS,
     Channel,
     Limits,
     Outgoing,
@@ -74,6 +75,7 @@ class CardPost:
 class InstagramChannel(GraphChannel):
     name = "instagram"
     accepts = frozenset({"closure:announce", "closure:remind", "article:publish"})
+    repeat_unknown_within = ALWAYS  # the remembered container says whether it was published
     parts = ("text",)
     limits = Limits(2200)  # caption characters; links in it are not clickable
     token_variable = "BROADCAST_INSTAGRAM_TOKEN"

@@ -33,8 +33,8 @@ import httpx
 
 from broadcaster.channels.base import Limits, Outgoing, Receipt, Store, Target
 from broadcaster.channels.cards import Card, Cards
-from broadcaster.channels.http_api import HttpChannel, NoReply, json_object, status_line
-from broadcaster.errors import AlreadyDelivered, DeliveryError, PermanentError
+from broadcaster.channels.http_api import HttpChannel, json_object, status_line
+from broadcaster.errors import AlreadyDelivered, DeliveryError, NoReply, PermanentError
 
 log = logging.getLogger(__name__)
 

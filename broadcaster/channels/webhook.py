@@ -39,10 +39,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from broadcaster.channels.base import Channel, Outgoing, Receipt, Skipped, Target
-from broadcaster.channels.http_api import INCOMPLETE, NOT_SENT, NoReply
+from broadcaster.channels.base import ALWAYS, Channel, Outgoing, Receipt, Skipped, Target
+from broadcaster.channels.http_api import INCOMPLETE, NOT_SENT
 from broadcaster.config import Site
-from broadcaster.errors import PermanentError, RetryableError
+from broadcaster.errors import NoReply, PermanentError, RetryableError
 
 if TYPE_CHECKING:
     from broadcaster.channels import Deps
@@ -131,6 +131,7 @@ class WebhookChannel(Channel):
     name = "webhook"
     accepts = frozenset({"closure:announce", "closure:remind", "closure:reopen", "article:publish"})
     parts = ("text", "html")
+    repeat_unknown_within = ALWAYS  # receivers dedupe by Idempotency-Key, however late
 
     def __init__(
         self,

@@ -253,16 +253,18 @@ class Ledger:
         *,
         sent: Sequence[tuple[int, dict[str, Any]]] = (),
         failed: Sequence[tuple[int, str, datetime | None]] = (),
+        unknown: Sequence[tuple[int, str]] = (),
         starting: Sequence[int] = (),
     ) -> None:
         """In one transaction: outcomes that arrived (``sent``; ``failed`` with a next-attempt
-        time become ``retry``, without, ``failed``) and the claims whose attempt starts now.
+        time become ``retry``, without, ``failed``; ``unknown``: sent, no answer) and the
+        claims whose attempt starts now.
 
         Marking ``sending`` before the attempt is what lets a dead process's other claims be
         released instead of becoming ``unknown``; writing it with the outcomes so far keeps
         the ledger to one small transaction per few messages.
         """
-        if not (sent or failed or starting):
+        if not (sent or failed or unknown or starting):
             return
         with self.engine.begin() as conn:
             _SENT.execute(
@@ -279,6 +281,12 @@ class Ledger:
                     }
                     for i, m, r in failed
                 ),
+                now=now,
+            )
+            _FAILED.execute(
+                conn,
+                ({"delivery_id": i, "message": m, "retry_at": None} for i, m in unknown),
+                state="unknown",
                 now=now,
             )
             _STARTING.execute(
@@ -663,7 +671,7 @@ def _claimed_group() -> Any:
     )
 
 
-def _take_over(condition: Any) -> Any:
+def _take_over(condition: Any, **values: Any) -> Any:
     return (
         deliveries.update()
         .where(_claimed_group() & condition)
@@ -674,8 +682,8 @@ def _take_over(condition: Any) -> Any:
             claimed_by=sa.bindparam("worker"),
             claim_token=sa.bindparam("token"),
             lease_until=_when("lease_until"),
-            attempted_at=None,
             updated_at=_when("now"),
+            **values,
         )
     )
 
@@ -683,9 +691,11 @@ def _take_over(condition: Any) -> Any:
 #: a ``retry`` row whose next attempt is due (a released one has none: due at once)
 _TAKE_OVER_DUE = _take_over(
     (deliveries.c.state == "retry")
-    & (deliveries.c.next_attempt_at.is_(None) | (deliveries.c.next_attempt_at <= _when("due_at")))
+    & (deliveries.c.next_attempt_at.is_(None) | (deliveries.c.next_attempt_at <= _when("due_at"))),
+    attempted_at=None,
 )
-#: an ``unknown`` row attempted recently enough for its channel to repeat it harmlessly
+#: an ``unknown`` row first attempted recently enough for its channel to repeat it harmlessly;
+#: it keeps that first attempt's time, so repeat after repeat stays within the window
 _TAKE_OVER_UNKNOWN = _take_over(
     (deliveries.c.state == "unknown") & (deliveries.c.attempted_at >= _when("attempted_since"))
 )

@@ -17,7 +17,7 @@ from broadcaster.channels.mastodon import (
     StatusPost,
     idempotency_key,
 )
-from broadcaster.errors import PermanentError, RetryableError
+from broadcaster.errors import NoReply, PermanentError, RetryableError
 from broadcaster.length import fit
 from tests.fakes.conftest import Running, running
 from tests.fakes.mastodon import FakeMastodon
@@ -105,17 +105,24 @@ async def test_a_retry_after_a_lost_reply_returns_the_status_already_created(
     assert len(masto.fake.statuses) == 1 and receipt["id"] == masto.fake.statuses[0]["id"]
 
 
-async def test_a_retry_after_a_timeout_returns_the_status_already_created(
+async def test_after_a_timeout_the_pass_gives_up_and_the_next_gets_the_same_status(
     masto: Masto,
 ) -> None:
     masto.fake.fail_after_create(then="delay", seconds=3)
+    store = MemoryStore()
     async with httpx.AsyncClient(timeout=0.5, verify=False) as impatient:
-        ch = channel(masto, impatient)
+        ch = channel(masto, impatient, store=store)
         payload = ch.build(outgoing(CLOSURE, channel="mastodon"))
-        with pytest.raises(RetryableError, match="did not answer in time"):
+        with pytest.raises(NoReply, match="did not answer in time"):
             await ch.send(payload)
-        ch._unreachable = None  # the next attempt (a new deliver()) tries again
-        receipt = await ch.send(payload)
+        requests = len(masto.fake.requests)
+        started = time.monotonic()
+        with pytest.raises(RetryableError, match="did not answer in time") as rest:
+            await ch.send(ch.build(outgoing("Another notice.", channel="mastodon", seq=1)))
+        assert not isinstance(rest.value, NoReply)  # never sent: safely retried later
+        assert len(masto.fake.requests) == requests and time.monotonic() - started < 0.2
+        next_pass = channel(masto, impatient, store=store)  # a channel lives for one pass
+        receipt = await next_pass.send(payload)
     assert len(masto.fake.statuses) == 1 and receipt["id"] == masto.fake.statuses[0]["id"]
 
 
