@@ -304,7 +304,6 @@ class Dispatcher:
         if dry_run:
             return settled(row, states) or row
         parcel = Parcel(notice, group, message, render_id, job.edit_of)
-        row.attempted = True
         return await sender.send(channel, parcel, row)
 
     def _announced_before(self, notice: Notice, channel: Channel, moment: Moment) -> bool:

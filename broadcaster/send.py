@@ -76,6 +76,7 @@ class Sender:
         states = self.ledger.states(parcel.group)
         if version is not None and not self.stop.is_set() and not _pending(states):
             self.ledger.mark_completed(parcel.group, version)
+        row.attempted = bool(tally)  # only this pass's outcomes count toward a storm
         return summarise(row, tally, errors, states)
 
     def _outgoing(self, parcel: Parcel, target: Target, claim: Claim) -> Outgoing:

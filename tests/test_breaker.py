@@ -7,7 +7,7 @@ from pathlib import Path
 
 from broadcaster.breaker import STREAK_LIMIT, Breaker
 from broadcaster.errors import RetryableError
-from broadcaster.ledger import Ledger
+from broadcaster.ledger import Group, Ledger
 from tests.test_dispatch import DEMO, Recording, run, statuses
 
 
@@ -55,13 +55,17 @@ async def test_a_channel_failing_pass_after_pass_is_paused_then_recovers(project
     ledger.close()
 
 
-async def test_a_storm_inside_one_pass_stops_after_a_few_jobs(project: Path) -> None:
+def more_closures(project: Path) -> None:
     config = project / "config/broadcaster.yaml"
     extra = "".join(
         f'  - start: 2024-03-{day}\n    reason: "staff training {day}"\n    outlets: ["Orchard"]\n'
         for day in (21, 22, 23, 24)
     )
     config.write_text(config.read_text().replace("\narticles:", "\n" + extra + "articles:", 1))
+
+
+async def test_a_storm_inside_one_pass_stops_after_a_few_jobs(project: Path) -> None:
+    more_closures(project)
     ledger = Ledger(f"sqlite:///{project / 'var/ledger.db'}")
     down = Down("down")
     report = await run(ledger, [down], DEMO)
@@ -71,4 +75,25 @@ async def test_a_storm_inside_one_pass_stops_after_a_few_jobs(project: Path) -> 
     assert len(attempted) == 3 and len(skipped) == 3  # 6 due: 3 tried, the rest wait
     assert all("failing in this pass" in r.detail for r in skipped)
     assert report.exit_code() == 1
+    ledger.close()
+
+
+async def test_deliveries_left_in_doubt_by_an_earlier_pass_are_not_a_storm(project: Path) -> None:
+    more_closures(project)
+    ledger = Ledger(f"sqlite:///{project / 'var/ledger.db'}")
+    due = [
+        (r.notice_id, r.occasion)
+        for r in (await run(ledger, [Recording("social")], DEMO, dry_run=True)).rows
+        if r.channel == "social" and r.status == "due"
+    ]
+    crashed = Ledger(ledger.url, worker="gone-host:1:x", lease=timedelta(seconds=-1))
+    for notice_id, occasion in due[:3]:  # a process died while posting these three
+        claim = crashed.claim(Group(notice_id, occasion, "social"), ["social"], None, DEMO)
+        crashed.record(DEMO, starting=[claim["social"].id])
+    crashed.close()
+    social = Recording("social")
+    report = await run(ledger, [social], DEMO)
+    found = statuses(report, "social")
+    assert [found[job] for job in due] == ["unknown"] * 3 + ["sent"] * (len(due) - 3)
+    assert len(social.sent) == len(due) - 3  # the rest went out: nothing was deferred
     ledger.close()
