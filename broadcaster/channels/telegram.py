@@ -173,10 +173,9 @@ class TelegramChannel(HttpChannel):
         except NoReply as exc:
             if not method.startswith("send"):
                 raise
-            raise PermanentError(
+            raise NoReply(  # the Sender leaves it unknown: Telegram has no idempotency key
                 f"{exc.message}; Telegram may have posted it and has no way to tell, so it is not "
-                "retried: check the chat, then `broadcast send <notice> --channel telegram --force` "
-                "if it is missing"
+                "repeated: check the chat, then `broadcast resolve ID --sent` or `--resend`"
             ) from None
         body = json_object(response)
         if response.is_success and body.get("ok"):

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from broadcaster.channels.telegram import CAPTION_LIMITS, TEXT_LIMITS, ApiCall, TelegramChannel
-from broadcaster.errors import AlreadyDelivered, PermanentError, RetryableError
+from broadcaster.errors import AlreadyDelivered, NoReply, PermanentError, RetryableError
 from broadcaster.length import fit
 from tests.fakes.conftest import Running, running
 from tests.fakes.support import ARTICLE_URL, IMAGE_URL, MemoryStore, article, outgoing
@@ -202,9 +202,10 @@ async def test_a_lost_reply_is_not_retried_because_telegram_might_have_posted(
     tg: Tg, http: httpx.AsyncClient
 ) -> None:
     tg.fake.drop_connection(on="sendMessage")
-    with pytest.raises(PermanentError, match="Telegram may have posted it") as caught:
+    with pytest.raises(NoReply, match="Telegram may have posted it") as caught:
         await post(channel(tg, http))
-    assert "--channel telegram --force" in caught.value.message
+    assert "broadcast resolve ID --sent" in caught.value.message
+    assert TelegramChannel.repeat_unknown_within is None  # so the Sender leaves it unknown
 
 
 async def test_an_unreachable_api_is_retryable_and_not_retried_per_message(
