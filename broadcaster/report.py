@@ -62,7 +62,7 @@ class Report:
 
 #: ledger state -> (row status, detail), in order of precedence
 _SETTLED: tuple[tuple[str, Status, str], ...] = (
-    ("unknown", "unknown", "claimed by a process that died: settle it by hand"),
+    ("unknown", "unknown", "in doubt (its process died, or no answer came): broadcast resolve"),
     ("sending", "in progress", "being sent by a running process"),
     ("claimed", "in progress", "claimed by a running process"),
     ("failed", "failed", ""),

@@ -157,7 +157,7 @@ def _unknown_since(channel: Channel) -> datetime | None:
 
 def _settled_unknown(channel: Channel, delivery_id: int, receipt: Receipt) -> Receipt:
     log.info(
-        "%s: delivery %d, left unknown by a process that died, was repeated safely",
+        "%s: delivery %d, left unknown by an earlier attempt, was repeated safely",
         channel.name,
         delivery_id,
     )
