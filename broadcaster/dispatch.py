@@ -293,18 +293,22 @@ class Dispatcher:
         seq = self.ledger.max_seq(notice.id, occasion, channel.name) + 1 if selection.force else 0
         group = Group(notice.id, occasion, channel.name, seq)
         row = Row(notice.id, _label(job), channel.name, "due")
-        states = {} if selection.force else self.ledger.states(group)
         if job.timing != "due":
-            return settled(row, states) or row.mark(job.timing, _when(job.moment, job.timing))
+            already = self._settled(row, group, selection)
+            return already or row.mark(job.timing, _when(job.moment, job.timing))
         if occasion == "remind" and not self._announced_before(notice, channel, job.moment):
             return row.mark("superseded", "announced within the reminder window")
         render_id, message = self._render(channel, job, store=not dry_run)
         row.length, row.limit = _measure(channel, message)
         row.length = self.unfitted.get(_render_group(group), row.length)
         if dry_run:
-            return settled(row, states) or row
+            return self._settled(row, group, selection) or row
         parcel = Parcel(notice, group, message, render_id, job.edit_of)
-        return await sender.send(channel, parcel, row)
+        return await sender.send(channel, parcel, row)  # it reads the group's states itself
+
+    def _settled(self, row: Row, group: Group, selection: Selection) -> Row | None:
+        """The row for what the ledger already holds of ``group`` (a forced resend: nothing)."""
+        return settled(row, {} if selection.force else self.ledger.states(group))
 
     def _announced_before(self, notice: Notice, channel: Channel, moment: Moment) -> bool:
         if not channel.takes(notice.kind, "announce"):

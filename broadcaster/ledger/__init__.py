@@ -621,8 +621,7 @@ class Ledger:
     # -- internals --------------------------------------------------------------------------
 
     def _insert_ignore(self, table: sa.Table) -> Any:
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        return dialect.insert(table).on_conflict_do_nothing()
+        return _insert_ignore(self.engine.dialect, table)
 
     def _lease_until(self) -> datetime:
         return _utcnow() + self.lease
@@ -646,8 +645,10 @@ def _group_where(group: Group) -> Any:
     )
 
 
-def _insert(dialect: Dialect) -> Any:
-    return (postgresql if dialect.name == "postgresql" else sqlite).insert(deliveries)
+def _insert_ignore(dialect: Dialect, table: sa.Table) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING, in the dialect's own words."""
+    module = postgresql if dialect.name == "postgresql" else sqlite
+    return module.insert(table).on_conflict_do_nothing()
 
 
 def _by_id() -> Any:
@@ -705,24 +706,20 @@ _OWNED_BY = sa.select(
 
 #: the hot path, one row per message: see bulk.py for why these skip Core's executemany
 _CLAIM = Bulk(
-    lambda dialect: (
-        _insert(dialect)
-        .values(
-            notice_id=sa.bindparam("notice_id"),
-            occasion=sa.bindparam("occasion"),
-            channel=sa.bindparam("channel"),
-            seq=sa.bindparam("seq"),
-            target=sa.bindparam("target"),
-            state="claimed",
-            attempts=1,
-            render_id=sa.bindparam("render_id", type_=sa.Integer),
-            claimed_by=sa.bindparam("worker"),
-            claim_token=sa.bindparam("token"),
-            lease_until=_when("lease_until"),
-            created_at=_when("now"),
-            updated_at=_when("now"),
-        )
-        .on_conflict_do_nothing()
+    lambda dialect: _insert_ignore(dialect, deliveries).values(
+        notice_id=sa.bindparam("notice_id"),
+        occasion=sa.bindparam("occasion"),
+        channel=sa.bindparam("channel"),
+        seq=sa.bindparam("seq"),
+        target=sa.bindparam("target"),
+        state="claimed",
+        attempts=1,
+        render_id=sa.bindparam("render_id", type_=sa.Integer),
+        claimed_by=sa.bindparam("worker"),
+        claim_token=sa.bindparam("token"),
+        lease_until=_when("lease_until"),
+        created_at=_when("now"),
+        updated_at=_when("now"),
     )
 )
 _SENT = Bulk(
