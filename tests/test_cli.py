@@ -6,16 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from broadcaster.cli import app
+from tests.commands import broadcast, history
 
 DEMO_NOW = "2024-03-20T09:00:00+08:00"
-
-
-def broadcast(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.output
 
 
 def banner(project: Path) -> dict:  # type: ignore[type-arg]
@@ -35,25 +29,19 @@ def test_run_publishes_the_banner_once_however_often_it_runs(project: Path) -> N
     assert [n["id"] for n in banner(project)["notices"]] == ["closure-2024-03-26"]
     for name in ("banner.json", "banner.html", "banner.js"):
         assert (project / "site/notices" / name).is_file()
-    first = history(project)
+    first = history()
     code, output = broadcast("run", "--now", DEMO_NOW)
     assert code == 0 and "already sent" in output
     assert " sent " not in output.replace("already sent", "")
-    assert history(project) == first  # nothing new in the ledger
+    assert history() == first  # nothing new in the ledger
     banner_rows = [(r["notice"], r["state"]) for r in first if r["channel"] == "banner"]
     assert banner_rows == [("closure-2024-03-26", "sent")]
-
-
-def history(project: Path) -> list[dict]:  # type: ignore[type-arg]
-    code, output = broadcast("history", "--json", "--limit", "1000")
-    assert code == 0, output
-    return [json.loads(line) for line in output.splitlines()]
 
 
 def test_history_pages_with_before_the_last_id_shown(project: Path) -> None:
     code, output = broadcast("run", "--now", DEMO_NOW)
     assert code == 0, output
-    everything = [r["id"] for r in history(project)]
+    everything = [r["id"] for r in history()]
     pages: list[int] = []
     before: list[str] = []
     while True:

@@ -6,17 +6,10 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from broadcaster.cli import app
 from broadcaster.ledger import Group, Ledger
+from tests.commands import broadcast
 
 NOW = datetime(2024, 3, 20, 1, tzinfo=UTC)
-
-
-def broadcast(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.output
 
 
 def seeded(project: Path) -> Ledger:

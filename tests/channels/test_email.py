@@ -31,6 +31,7 @@ from broadcaster.ledger import Delivery, Ledger
 from broadcaster.report import Report
 from broadcaster.runtime import dispatcher
 from broadcaster.send import START_AHEAD
+from tests.commands import broadcast
 
 from .conftest import SmtpSink
 
@@ -345,11 +346,6 @@ def test_config_mistakes_name_the_line_and_key(
 
 
 # -- the command line ----------------------------------------------------------------------
-
-
-def broadcast(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.output
 
 
 def test_the_demo_writes_one_eml_per_subscriber_and_notice(project: Path) -> None:

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from broadcaster.cli import app
 from broadcaster.ledger import Ledger
+from tests.commands import broadcast, history
 from tests.fakes.conftest import Running, running
 from tests.fakes.graph import FakeGraph, static_site
 from tests.fakes.linkedin import FakeLinkedIn
@@ -91,17 +92,6 @@ def more(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[More]:
         for name, value in found.secrets().items():
             monkeypatch.setenv(name, value)
         yield found
-
-
-def broadcast(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.output
-
-
-def history() -> list[dict[str, object]]:
-    code, output = broadcast("history", "--json")
-    assert code == 0, output
-    return [json.loads(line) for line in output.splitlines()]
 
 
 def test_a_run_posts_the_closure_and_the_article_once_on_each(more: More, project: Path) -> None:

@@ -6,7 +6,6 @@ each; a second run posts nothing; an outage of one platform delays only that pla
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
@@ -17,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from broadcaster.cli import app
 from broadcaster.ledger import Ledger, deliveries
+from tests.commands import broadcast, history
 from tests.fakes.base import FakeService
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.conftest import running
@@ -45,17 +43,6 @@ def fakes(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fakes]:
         for name, value in found.secrets().items():
             monkeypatch.setenv(name, value)
         yield found
-
-
-def broadcast(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.output
-
-
-def history() -> list[dict[str, object]]:
-    code, output = broadcast("history", "--json")
-    assert code == 0, output
-    return [json.loads(line) for line in output.splitlines()]
 
 
 def test_a_run_posts_the_closure_and_the_article_once_on_each(fakes: Fakes) -> None:
