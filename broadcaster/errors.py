@@ -4,6 +4,8 @@
 
     BroadcastError
     ├── ConfigError            bad YAML, unknown key, impossible dates: exit 2, nothing sent
+    ├── SetupError             the machine, not the config: an unreachable database, a folder
+    │                          that cannot be written, a missing extra: exit 2, nothing sent
     └── DeliveryError          one delivery on one channel did not go out
         ├── RetryableError     network, timeout, 5xx, rate limit: try again later
         │   └── NoReply        the request went out, no answer came back: it may have worked
@@ -45,6 +47,25 @@ class ConfigError(BroadcastError):
 
     def __str__(self) -> str:
         return "\n".join(str(p) for p in self.problems)
+
+
+@dataclass
+class SetupError(BroadcastError):
+    """The environment cannot be used as configured: a database that refuses connections, a
+    folder that cannot be written, a package extra that is not installed.
+
+    ``where`` names what is at fault (a file, ``file:line: key``, an environment variable);
+    ``hint`` says what to do about it. Both are shown to an operator as one line, so neither
+    may hold a secret.
+    """
+
+    where: str
+    message: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        return f"{text} ({self.hint})" if self.hint else text
 
 
 class DeliveryError(BroadcastError):
