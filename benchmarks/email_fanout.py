@@ -223,11 +223,12 @@ async def transport_only(port: int, n: int, connections: int) -> None:
     from broadcaster.channels.email import tokens
     from broadcaster.channels.email.message import Prepared, Recipient, Sender
     from broadcaster.channels.email.smtp import SmtpSettings, SmtpTransport
+    from broadcaster.render import BUILTIN_TEMPLATES
 
     rendered = {
         "subject": "Glow Aesthetics closed 26 Mar (Tue) - 27 Mar (Wed)",
-        "text": (ROOT / "templates/email/closure.txt").read_text(encoding="utf-8"),
-        "html": (ROOT / "templates/email/closure.html").read_text(encoding="utf-8"),
+        "text": (BUILTIN_TEMPLATES / "email/closure.txt").read_text(encoding="utf-8"),
+        "html": (BUILTIN_TEMPLATES / "email/closure.html").read_text(encoding="utf-8"),
     }
     prepared = Prepared(rendered, Sender("Glow Aesthetics <hello@glow-aesthetics.example>"))
     smtp = SmtpTransport(

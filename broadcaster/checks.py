@@ -51,6 +51,7 @@ def config_problems(loaded: Loaded, now: datetime | None = None) -> list[Finding
     findings.extend(_duplicate_closures(loaded))
     findings.extend(_overlapping_closures(loaded))
     findings.extend(_subscriber_file_findings(loaded))
+    findings.extend(_template_folder_findings(loaded))
     return sorted(findings, key=lambda f: f.severity != "error")
 
 
@@ -68,6 +69,23 @@ def _subscriber_file_findings(loaded: Loaded) -> list[Finding]:
     except subscribers.SubscribersError as exc:
         return [_finding(loaded, "error", ("channels", "email", "subscribers"), str(exc))]
     return []
+
+
+def _template_folder_findings(loaded: Loaded) -> list[Finding]:
+    """A misspelt overrides folder would silently send the built-in wording instead."""
+    folder = loaded.config.templates
+    if folder is None or folder.is_dir():
+        return []
+    what = "is a file, not a folder" if folder.exists() else "no such folder"
+    return [
+        _finding(
+            loaded,
+            "error",
+            ("templates",),
+            f"{folder}: {what} (it holds your own templates, each overriding the built-in one "
+            "of its name; remove the key to use only the built-in ones)",
+        )
+    ]
 
 
 def _finding(

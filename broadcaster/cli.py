@@ -30,6 +30,7 @@ from broadcaster.errors import ConfigError, DeliveryError
 from broadcaster.ledger import OWNED
 from broadcaster.report import Report
 from broadcaster.runtime import dispatcher, open_ledger, parse_now
+from broadcaster.templates_cli import templates_app
 
 app = typer.Typer(
     add_completion=False,
@@ -69,7 +70,7 @@ STYLE = {
 }
 
 
-def _load(path: str | None) -> tuple[Loaded, Secrets]:
+def load_config(path: str | None) -> tuple[Loaded, Secrets]:
     """Load config and secrets, or print every problem and exit 2 before anything happens."""
     secrets = Secrets()
     logs.setup(secrets.all_values())
@@ -98,7 +99,7 @@ def _with_dispatcher(
 @app.command()
 def validate(config: ConfigOpt = None, now: NowOpt = None) -> None:
     """Check the config and templates; show warnings. Exit 0 or 2."""
-    loaded, secrets = _load(config)
+    loaded, secrets = load_config(config)
     moment = parse_now(now, loaded)
     warnings = [str(f) for f in config_problems(loaded, moment) if f.severity == "warning"]
     report = _with_dispatcher(loaded, secrets, lambda d: d.run(moment, dry_run=True))
@@ -123,7 +124,7 @@ def validate(config: ConfigOpt = None, now: NowOpt = None) -> None:
 def plan(config: ConfigOpt = None, now: NowOpt = None) -> None:
     """What a run would do now, per notice and channel. Sends nothing (Google special hours
     are checked with validateOnly)."""
-    loaded, secrets = _load(config)
+    loaded, secrets = load_config(config)
     moment = parse_now(now, loaded)
 
     async def go(d: Dispatcher) -> Report:
@@ -137,7 +138,7 @@ def plan(config: ConfigOpt = None, now: NowOpt = None) -> None:
 @app.command()
 def run(config: ConfigOpt = None, now: NowOpt = None, log_format: LogOpt = "text") -> None:
     """One pass: everything due goes out once. Exit 1 if a delivery failed."""
-    loaded, secrets = _load(config)
+    loaded, secrets = load_config(config)
     logs.setup(secrets.all_values(), fmt=log_format)
     moment = parse_now(now, loaded)
     report = _with_dispatcher(loaded, secrets, lambda d: d.run(moment))
@@ -151,7 +152,7 @@ def worker(config: ConfigOpt = None, log_format: LogOpt = "text") -> None:
     minutes. SIGTERM/SIGINT finish the pass in hand, then exit 0."""
     from broadcaster.worker import run_worker
 
-    loaded, secrets = _load(config)
+    loaded, secrets = load_config(config)
     logs.setup(secrets.all_values(), level="INFO", fmt=log_format)
     _run(run_worker(loaded, secrets))
 
@@ -171,7 +172,7 @@ def send(
     now: NowOpt = None,
 ) -> None:
     """Send one notice now, whatever its schedule; still once per channel unless --force."""
-    loaded, secrets = _load(config)
+    loaded, secrets = load_config(config)
     moment = parse_now(now, loaded)
     selection = Selection(
         frozenset({notice_id}), frozenset(channel) if channel else None, push=True, force=force
@@ -209,7 +210,7 @@ def preview(
     ] = None,
 ) -> None:
     """Show the rendered messages exactly as each channel will get them."""
-    loaded, secrets = _load(config)
+    loaded, secrets = load_config(config)
 
     async def go(d: Dispatcher) -> None:
         notices, _problems = await _notices(d)
@@ -252,7 +253,7 @@ def history(
 ) -> None:
     """The ledger: what went where, when, with the platform's receipt (newest first; page with
     --before the last id shown)."""
-    loaded, secrets = _load(config)
+    loaded, secrets = load_config(config)
     ledger = open_ledger(loaded, secrets)
     try:
         rows = ledger.history(
@@ -291,7 +292,7 @@ def unsubscribe(
     config: ConfigOpt = None,
 ) -> None:
     """Never email an address again: what the website does when its unsubscribe link is used."""
-    loaded, secrets = _load(config)
+    loaded, secrets = load_config(config)
     secret = secrets.email_unsubscribe_secret
     try:
         target = address_to_suppress(address, token, secret.get_secret_value() if secret else None)
@@ -319,13 +320,14 @@ def unsubscribe(
 
 channels_app = typer.Typer(no_args_is_help=True, help="The channels broadcaster posts to.")
 app.add_typer(channels_app, name="channels")
+app.add_typer(templates_app, name="templates")
 
 
 @channels_app.command("check")
 def channels_check(config: ConfigOpt = None) -> None:
     """Verify each configured channel's credentials against its API, posting nothing.
     Exit 1 if a check failed."""
-    loaded, secrets = _load(config)
+    loaded, secrets = load_config(config)
 
     async def go(d: Dispatcher) -> list[tuple[str, str, str]]:
         try:
@@ -368,7 +370,7 @@ def status(
     """
     from broadcaster.status import channel_statuses, exit_code
 
-    loaded, secrets = _load(config)
+    loaded, secrets = load_config(config)
     ledger = open_ledger(loaded, secrets)
     try:
         statuses = channel_statuses(ledger, parse_now(now, loaded))
@@ -415,7 +417,7 @@ def resolve(
     if sent == resend:
         err.print("[red]error[/red] say either --sent or --resend")
         raise typer.Exit(2)
-    loaded, secrets = _load(config)
+    loaded, secrets = load_config(config)
     ledger = open_ledger(loaded, secrets)
     try:
         delivery = ledger.resolve(

@@ -452,7 +452,8 @@ class Config(Strict):
     articles: Articles = Field(default_factory=Articles)
     channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
     database: str = "sqlite:///var/broadcaster.db"
-    templates: Path = Path("templates")
+    #: a folder of the admin's own templates, each overriding the built-in one of its name
+    templates: Path | None = None
     schedule: Schedule = Field(default_factory=Schedule)
 
     @field_validator("closures", mode="before")

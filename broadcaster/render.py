@@ -1,12 +1,17 @@
 """Wording lives in Jinja2 templates; this module only finds and fills them.
 
+The built-in templates ship inside the package (``broadcaster/templates``); a config's
+``templates:`` folder overrides them file by file (a Jinja ``ChoiceLoader``: the admin's folder
+first, the built-in ones after), so an admin who changes one email's wording copies one file
+(``broadcast templates copy email/closure.txt``), not the tree.
+
 Templates are looked up most specific first, so an admin can override one message for one
 channel without touching the rest::
 
-    templates/<channel>/<kind>-<occasion>.<ext>   e.g. telegram/closure-remind.html
-    templates/_default/<kind>-<occasion>.<ext>    e.g. _default/closure-cancel.txt
-    templates/<channel>/<kind>.<ext>              e.g. telegram/closure.html
-    templates/_default/<kind>.<ext>
+    <channel>/<kind>-<occasion>.<ext>   e.g. telegram/closure-remind.html
+    _default/<kind>-<occasion>.<ext>    e.g. _default/closure-cancel.txt
+    <channel>/<kind>.<ext>              e.g. telegram/closure.html
+    _default/<kind>.<ext>
 
 (An occasion's own wording beats a channel's generic one: a cancellation must never go out
 in the words of the announcement.)
@@ -32,7 +37,10 @@ from broadcaster.notices import Notice
 Message = dict[str, str]
 
 PART_EXTENSIONS = {"text": "txt", "html": "html", "subject": "subject.txt"}
-BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+#: The templates that ship with broadcaster (package data).
+BUILTIN_TEMPLATES = Path(__file__).resolve().parent / "templates"
+#: File names that are templates (a folder may also hold a README or an editor's backup).
+TEMPLATE_SUFFIXES = (".txt", ".html")
 
 
 class TemplateMissing(LookupError):
@@ -42,13 +50,10 @@ class TemplateMissing(LookupError):
 class Renderer:
     """Fills templates for one site; pure apart from reading template files."""
 
-    def __init__(self, site: Site, template_dir: Path) -> None:
+    def __init__(self, site: Site, template_dir: Path | None) -> None:
         self.site = site
-        search = [str(template_dir)]
-        if BUILTIN_TEMPLATES.is_dir() and BUILTIN_TEMPLATES.resolve() != template_dir.resolve():
-            search.append(str(BUILTIN_TEMPLATES))
         self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(search),
+            loader=template_loader(template_dir),
             autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
@@ -97,6 +102,26 @@ class Renderer:
     ) -> str:
         template = self.env.get_template(self.template_name(kind, occasion, channel, part))
         return template.render(context).strip()
+
+
+def template_loader(overrides: Path | None) -> jinja2.BaseLoader:
+    """The admin's folder first (if any), then the built-in templates."""
+    builtin = jinja2.FileSystemLoader(BUILTIN_TEMPLATES)
+    if overrides is None:
+        return builtin
+    return jinja2.ChoiceLoader([jinja2.FileSystemLoader(overrides), builtin])
+
+
+def template_sources(overrides: Path | None) -> dict[str, Path]:
+    """Every template name -> the file it is read from (an override hides the built-in)."""
+    found: dict[str, Path] = {}
+    for root in (BUILTIN_TEMPLATES, overrides):
+        if root is None or not root.is_dir():
+            continue
+        for file in sorted(root.rglob("*")):
+            if file.is_file() and file.name.endswith(TEMPLATE_SUFFIXES):
+                found[file.relative_to(root).as_posix()] = file
+    return dict(sorted(found.items()))
 
 
 def base_occasion(occasion: str) -> str:

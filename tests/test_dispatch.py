@@ -126,7 +126,9 @@ async def test_a_retry_sends_the_stored_text_even_if_the_template_changed(
     down = Recording("down")
     down.failures = [RetryableError("503")] * 6
     await run(ledger, [down])
-    (project / "templates/_default/closure.txt").write_text("Changed wording {{ reason }}")
+    override = project / "templates/_default/closure.txt"
+    override.parent.mkdir(parents=True)
+    override.write_text("Changed wording {{ reason }}")
     await run(ledger, [down], DEMO + timedelta(hours=1))
     assert down.sent[0]["text"].startswith("Our outlets will be closed")
 

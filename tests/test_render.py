@@ -11,7 +11,7 @@ import pytest
 
 from broadcaster.config import Site
 from broadcaster.notices import ClosureNotice
-from broadcaster.render import Renderer, TemplateMissing
+from broadcaster.render import BUILTIN_TEMPLATES, Renderer, TemplateMissing
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT.parent / "shared" / "seed" / "clinic-page.txt"
@@ -40,7 +40,7 @@ SENTENCE = (
 
 @pytest.fixture
 def renderer() -> Renderer:
-    return Renderer(SITE, ROOT / "templates")
+    return Renderer(SITE, None)
 
 
 def test_default_closure_text_is_the_seed_sentence(renderer: Renderer) -> None:
@@ -114,7 +114,7 @@ def test_a_custom_message_replaces_the_default_sentence_everywhere(renderer: Ren
 
 
 @pytest.mark.parametrize(
-    "channel", sorted(p.name for p in (ROOT / "templates").iterdir() if p.is_dir())
+    "channel", sorted(p.name for p in BUILTIN_TEMPLATES.iterdir() if p.is_dir())
 )
 @pytest.mark.parametrize("occasion", ["announce", "remind", "banner", "update", "cancel", "reopen"])
 def test_every_html_template_escapes_hostile_text(
