@@ -1,7 +1,8 @@
 """The ``broadcast`` command: validate, plan, run, send, preview, history.
 
-Exit status: 0 all went out (or nothing was due), 1 a delivery failed, 2 the config (or a
-template) is wrong -- in which case nothing was sent or written.
+Exit status: 0 all went out (or nothing was due), 1 a delivery failed, 2 the config, a
+template or the environment (database, folders, --now) is wrong -- in which case nothing was
+sent or written --, 70 a bug in broadcaster (see :mod:`broadcaster.console`).
 """
 
 from __future__ import annotations
@@ -11,49 +12,75 @@ import json
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from broadcaster import config as config_module
-from broadcaster import logs
+from broadcaster import console, logs
 from broadcaster.channels import known_channels
 from broadcaster.channels.base import Channel, Skipped
 from broadcaster.channels.email import subscriber_warnings
 from broadcaster.channels.email.tokens import address_to_suppress
 from broadcaster.checks import config_problems
 from broadcaster.config import Loaded, Secrets
+from broadcaster.console import GuardedGroup, out, plain
 from broadcaster.dispatch import Dispatcher, Selection
-from broadcaster.errors import ConfigError, DeliveryError
+from broadcaster.errors import DeliveryError, SetupError
 from broadcaster.ledger import OWNED
 from broadcaster.report import Report
 from broadcaster.runtime import dispatcher, open_ledger, parse_now
 from broadcaster.templates_cli import templates_app
 
 app = typer.Typer(
+    cls=GuardedGroup,
     add_completion=False,
     no_args_is_help=True,
-    help="Announce notices on every channel, each exactly once.",
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    help="Announce notices on every channel, each exactly once.\n\n"
+    "Exit status: 0 done (or nothing due), 1 a delivery failed (it is retried or reported), "
+    "2 the config, a template or the environment is wrong (nothing was sent), "
+    "70 a bug in broadcaster (rerun with --debug for the traceback and report it).",
 )
-# Tables are read by people and by scripts: when not on a terminal, do not squeeze them.
-WIDTH = None if sys.stdout.isatty() else 160
-out = Console(width=WIDTH)
-err = Console(stderr=True, width=WIDTH)
 T = TypeVar("T")
+
+
+@app.callback()
+def _options(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", help="Show the traceback of an unexpected error, for a bug report."
+        ),
+    ] = False,
+) -> None:
+    GuardedGroup.debug = GuardedGroup.debug or debug
+
 
 ConfigOpt = Annotated[
     str | None,
     typer.Option(
-        "--config", "-c", help="YAML config (default: $BROADCAST_CONFIG or config/broadcaster.yaml)"
+        "--config",
+        "-c",
+        metavar="FILE",
+        help="The YAML config (default: $BROADCAST_CONFIG, else config/broadcaster.yaml).",
     ),
 ]
 NowOpt = Annotated[
     str | None,
-    typer.Option("--now", help="Pretend it is this ISO-8601 time (site time zone if no offset)"),
+    typer.Option(
+        "--now",
+        metavar="TIME",
+        help="Pretend it is this ISO-8601 time, e.g. 2024-03-20T09:00 (the site's time zone "
+        "unless an offset is given).",
+    ),
 ]
-LogOpt = Annotated[str, typer.Option("--log-format", help="text or json")]
+LogOpt = Annotated[
+    str, typer.Option("--log-format", metavar="text|json", help="How log lines are written.")
+]
 STYLE = {
     "sent": "green",
     "already sent": "dim",
@@ -71,15 +98,11 @@ STYLE = {
 
 
 def load_config(path: str | None) -> tuple[Loaded, Secrets]:
-    """Load config and secrets, or print every problem and exit 2 before anything happens."""
-    secrets = Secrets()
+    """Load config and secrets; a problem in either raises (the guard prints it, exit 2)."""
+    secrets = config_module.read_secrets()
+    console.hide(secrets.all_values())
     logs.setup(secrets.all_values())
-    try:
-        return config_module.load(path), secrets
-    except ConfigError as exc:
-        for problem in exc.problems:
-            err.print(f"[red]error[/red] {problem}", markup=True, highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+    return config_module.load(path), secrets
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
@@ -98,7 +121,9 @@ def _with_dispatcher(
 
 @app.command()
 def validate(config: ConfigOpt = None, now: NowOpt = None) -> None:
-    """Check the config and templates; show warnings. Exit 0 or 2."""
+    """Check the config and templates; show warnings.
+
+    Exit 0 when the config can be used, 2 (with every problem, by file and line) when not."""
     loaded, secrets = load_config(config)
     moment = parse_now(now, loaded)
     warnings = [str(f) for f in config_problems(loaded, moment) if f.severity == "warning"]
@@ -112,18 +137,22 @@ def validate(config: ConfigOpt = None, now: NowOpt = None) -> None:
         if r.length and r.limit and r.length > r.limit
     ]
     for line in warnings:
-        err.print(f"[yellow]warning[/yellow] {line}", highlight=False, soft_wrap=True)
+        console.warning(line)
     out.print(
-        f"[green]ok[/green] {loaded.path}: {len(loaded.config.closures)} closures, "
-        f"{len(loaded.config.articles.items)} articles, {len(loaded.config.articles.feeds)} feeds",
-        highlight=False,
+        plain("ok", "green")
+        + plain(
+            f" {loaded.path}: {len(loaded.config.closures)} closures, "
+            f"{len(loaded.config.articles.items)} articles, {len(loaded.config.articles.feeds)} feeds"
+        ),
+        soft_wrap=True,
     )
 
 
 @app.command()
 def plan(config: ConfigOpt = None, now: NowOpt = None) -> None:
-    """What a run would do now, per notice and channel. Sends nothing (Google special hours
-    are checked with validateOnly)."""
+    """What a run would do now, per notice and channel.
+
+    Sends nothing (Google special hours are checked with validateOnly)."""
     loaded, secrets = load_config(config)
     moment = parse_now(now, loaded)
 
@@ -137,7 +166,10 @@ def plan(config: ConfigOpt = None, now: NowOpt = None) -> None:
 
 @app.command()
 def run(config: ConfigOpt = None, now: NowOpt = None, log_format: LogOpt = "text") -> None:
-    """One pass: everything due goes out once. Exit 1 if a delivery failed."""
+    """One pass: everything due goes out once.
+
+    Exit 0 when all went out, 1 when a delivery failed (it is retried or reported), 2 when the
+    config, a template or the environment is wrong (then nothing was sent)."""
     loaded, secrets = load_config(config)
     logs.setup(secrets.all_values(), fmt=log_format)
     moment = parse_now(now, loaded)
@@ -148,8 +180,10 @@ def run(config: ConfigOpt = None, now: NowOpt = None, log_format: LogOpt = "text
 
 @app.command()
 def worker(config: ConfigOpt = None, log_format: LogOpt = "text") -> None:
-    """Run until stopped: the daily pass at schedule.daily_at, and a feed poll every few
-    minutes. SIGTERM/SIGINT finish the pass in hand, then exit 0."""
+    """Run until stopped: the daily pass and the feed poll.
+
+    The daily pass runs at schedule.daily_at, the feed poll every schedule.feed_poll_minutes.
+    SIGTERM or SIGINT finish the pass in hand, then exit 0."""
     from broadcaster.worker import run_worker
 
     loaded, secrets = load_config(config)
@@ -160,10 +194,12 @@ def worker(config: ConfigOpt = None, log_format: LogOpt = "text") -> None:
 @app.command()
 def send(
     notice_id: Annotated[
-        str, typer.Argument(help="e.g. closure-2024-03-26 (see `broadcast plan`)")
+        str,
+        typer.Argument(metavar="NOTICE_ID", help="e.g. closure-2024-03-26 (see `broadcast plan`)"),
     ],
     channel: Annotated[
-        list[str] | None, typer.Option("--channel", help="Only this channel (repeatable)")
+        list[str] | None,
+        typer.Option("--channel", metavar="NAME", help="Only this channel (repeatable)"),
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Send again even if it went out before")
@@ -171,7 +207,9 @@ def send(
     config: ConfigOpt = None,
     now: NowOpt = None,
 ) -> None:
-    """Send one notice now, whatever its schedule; still once per channel unless --force."""
+    """Send one notice now, whatever its schedule.
+
+    Still once per channel, unless --force."""
     loaded, secrets = load_config(config)
     moment = parse_now(now, loaded)
     selection = Selection(
@@ -181,10 +219,7 @@ def send(
     async def go(d: Dispatcher) -> Report:
         notices, _problems = await _notices(d)
         if notices.get(notice_id) is None:
-            err.print(
-                f"[red]error[/red] no notice {notice_id!r}; known: {', '.join(n.id for n in notices.items) or 'none'}"
-            )
-            raise typer.Exit(2)
+            _no_such_notice(notice_id, [n.id for n in notices.items])
         _check_channels(d, channel)
         return await d.run(moment, selection)
 
@@ -195,9 +230,13 @@ def send(
 
 @app.command()
 def preview(
-    notice_id: str,
+    notice_id: Annotated[
+        str,
+        typer.Argument(metavar="NOTICE_ID", help="e.g. closure-2024-03-26 (see `broadcast plan`)"),
+    ],
     channel: Annotated[
-        list[str] | None, typer.Option("--channel", help="Only this channel (repeatable)")
+        list[str] | None,
+        typer.Option("--channel", metavar="NAME", help="Only this channel (repeatable)"),
     ] = None,
     config: ConfigOpt = None,
     now: NowOpt = None,
@@ -205,34 +244,32 @@ def preview(
         Path | None,
         typer.Option(
             "--html",
+            metavar="FILE",
             help="Write one page showing the notice on every channel side by side, with lengths",
         ),
     ] = None,
 ) -> None:
-    """Show the rendered messages exactly as each channel will get them."""
+    """Show a notice's messages exactly as each channel will get them."""
     loaded, secrets = load_config(config)
 
     async def go(d: Dispatcher) -> None:
         notices, _problems = await _notices(d)
         notice = notices.get(notice_id)
         if notice is None:
-            err.print(
-                f"[red]error[/red] no notice {notice_id!r}; known: {', '.join(n.id for n in notices.items) or 'none'}"
-            )
-            raise typer.Exit(2)
+            _no_such_notice(notice_id, [n.id for n in notices.items])
         _check_channels(d, channel)
         if html is not None:
             from broadcaster.preview_page import write_preview
 
             found = await write_preview(d, notice, channel, html, parse_now(now, loaded))
             shown = sum(len(p.messages) for p in found)
-            out.print(f"wrote {html}: {shown} messages on {len(found)} channels", highlight=False)
+            out.print(plain(f"wrote {html}: {shown} messages on {len(found)} channels"))
             return
         for name, occasion, message in d.preview(notice, channel):
-            out.rule(f"{name} · {occasion}")
+            out.rule(plain(f"{name} · {occasion}"))
             for part, text in message.items():
-                out.print(f"[dim]{part}:[/dim]", highlight=False)
-                out.print(text, markup=False, highlight=False)
+                out.print(plain(f"{part}:", "dim"))
+                out.print(plain(text), soft_wrap=True)
 
     _with_dispatcher(loaded, secrets, go)
 
@@ -241,18 +278,21 @@ def preview(
 def history(
     config: ConfigOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines, one delivery each")] = False,
-    limit: Annotated[int, typer.Option(help="How many rows (newest first)")] = 50,
-    channel: Annotated[str | None, typer.Option(help="Only this channel")] = None,
-    notice: Annotated[str | None, typer.Option(help="Only this notice")] = None,
+    limit: Annotated[int, typer.Option(metavar="N", help="How many rows (newest first)")] = 50,
+    channel: Annotated[str | None, typer.Option(metavar="NAME", help="Only this channel")] = None,
+    notice: Annotated[str | None, typer.Option(metavar="ID", help="Only this notice")] = None,
     state: Annotated[
-        str | None, typer.Option(help="sent, retry, failed, unknown, claimed, sending")
+        str | None,
+        typer.Option(metavar="STATE", help="sent, retry, failed, unknown, claimed or sending"),
     ] = None,
     before: Annotated[
-        int | None, typer.Option(help="Only ids below this one: the next page of a long history")
+        int | None,
+        typer.Option(metavar="ID", help="Only ids below this one: the next page of a long history"),
     ] = None,
 ) -> None:
-    """The ledger: what went where, when, with the platform's receipt (newest first; page with
-    --before the last id shown)."""
+    """The ledger: what went where and when, with receipts.
+
+    Newest first; page with --before and the last id shown."""
     loaded, secrets = load_config(config)
     ledger = open_ledger(loaded, secrets)
     try:
@@ -269,13 +309,14 @@ def history(
         "id", "notice", "occasion", "channel", "target", "state", "time", "receipt / error"
     )
     for d in rows:
-        table.add_row(
+        _add_row(
+            table,
             str(d.id),
             d.notice_id,
             d.occasion,
             d.channel,
             d.target,
-            f"[{STYLE.get(d.state if d.state not in OWNED else 'in progress', '')}]{d.state}[/]",
+            plain(d.state, STYLE.get(d.state if d.state not in OWNED else "in progress", "")),
             d.updated_at.isoformat(timespec="seconds"),
             (d.error or json.dumps(d.receipt or {}, ensure_ascii=False))[:80],
         )
@@ -284,21 +325,28 @@ def history(
 
 @app.command()
 def unsubscribe(
-    address: Annotated[str | None, typer.Argument(help="The address to stop emailing")] = None,
+    address: Annotated[
+        str | None, typer.Argument(metavar="ADDRESS", help="The address to stop emailing")
+    ] = None,
     token: Annotated[
         str | None,
-        typer.Option("--token", help="Or: the token from an unsubscribe link (checked first)"),
+        typer.Option(
+            "--token",
+            metavar="TOKEN",
+            help="Or: the token from an unsubscribe link (checked first)",
+        ),
     ] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Never email an address again: what the website does when its unsubscribe link is used."""
+    """Never email an address again.
+
+    What the website does when its unsubscribe link is used."""
     loaded, secrets = load_config(config)
     secret = secrets.email_unsubscribe_secret
     try:
         target = address_to_suppress(address, token, secret.get_secret_value() if secret else None)
     except ValueError as exc:
-        err.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise SetupError("unsubscribe", str(exc)) from None
     ledger = open_ledger(loaded, secrets)
     try:
         added = ledger.suppress([target], "unsubscribe link" if token else "broadcast unsubscribe")
@@ -318,14 +366,17 @@ def unsubscribe(
         )
 
 
-channels_app = typer.Typer(no_args_is_help=True, help="The channels broadcaster posts to.")
+channels_app = typer.Typer(
+    cls=GuardedGroup, no_args_is_help=True, help="The channels broadcaster posts to."
+)
 app.add_typer(channels_app, name="channels")
 app.add_typer(templates_app, name="templates")
 
 
 @channels_app.command("check")
 def channels_check(config: ConfigOpt = None) -> None:
-    """Verify each configured channel's credentials against its API, posting nothing.
+    """Check each configured channel's credentials, posting nothing.
+
     Exit 1 if a check failed."""
     loaded, secrets = load_config(config)
 
@@ -344,7 +395,7 @@ def channels_check(config: ConfigOpt = None) -> None:
     ]
     table = Table("channel", "status", "detail")
     for name, status, detail in results:
-        table.add_row(name, f"[{STYLE.get(status, 'green')}]{status}[/]", detail)
+        _add_row(table, name, plain(status, STYLE.get(status, "green")), detail)
     out.print(table)
     raise typer.Exit(1 if any(status == "failed" for _n, status, _d in results) else 0)
 
@@ -364,7 +415,9 @@ def status(
     now: NowOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document")] = False,
 ) -> None:
-    """Per channel: sent / in flight / retrying / failed / unknown, next attempt, last error.
+    """Per channel: sent, in flight, retrying, failed, unknown.
+
+    With the next attempt and the last error.
 
     Exit 0 all good, 1 waiting for retries or a channel paused, 3 needs a person.
     """
@@ -384,7 +437,8 @@ def status(
     table = Table("channel", *shown, "next attempt", "last error")
     for s in statuses:
         data = s.as_json()
-        table.add_row(
+        _add_row(
+            table,
             s.health.channel,
             *(str(data[k]) for k in shown),
             data["next_attempt_at"] or "",
@@ -404,7 +458,8 @@ def status(
 @app.command()
 def resolve(
     delivery_id: Annotated[
-        int, typer.Argument(help="The id shown by `broadcast history --state unknown`")
+        int,
+        typer.Argument(metavar="ID", help="The id shown by `broadcast history --state unknown`"),
     ],
     sent: Annotated[bool, typer.Option("--sent", help="It did go out: record it as sent")] = False,
     resend: Annotated[
@@ -413,10 +468,11 @@ def resolve(
     config: ConfigOpt = None,
     now: NowOpt = None,
 ) -> None:
-    """Settle an unknown (or failed) delivery by hand; who and when are recorded."""
+    """Settle an unknown (or failed) delivery by hand.
+
+    Who settled it, and when, is recorded."""
     if sent == resend:
-        err.print("[red]error[/red] say either --sent or --resend")
-        raise typer.Exit(2)
+        raise SetupError("resolve", "say either --sent or --resend")
     loaded, secrets = load_config(config)
     ledger = open_ledger(loaded, secrets)
     try:
@@ -424,8 +480,7 @@ def resolve(
             delivery_id, sent=sent, who=_operator(), now=parse_now(now, loaded)
         )
     except (LookupError, ValueError) as exc:
-        err.print(f"[red]error[/red] {exc}")
-        raise typer.Exit(2) from None
+        raise SetupError("resolve", str(exc)) from None
     finally:
         ledger.close()
     out.print(
@@ -468,19 +523,28 @@ async def _notices(d: Dispatcher) -> Any:
     return await gather_notices(d.config, d.http, d.ledger)
 
 
+def _add_row(table: Table, *cells: str | Text) -> None:
+    """Cells from the ledger, the config or a platform are shown as typed, never as markup."""
+    table.add_row(*(cell if isinstance(cell, Text) else plain(cell) for cell in cells))
+
+
+def _no_such_notice(notice_id: str, known: list[str]) -> NoReturn:
+    raise SetupError("notice", f"no notice {notice_id!r}; known: {', '.join(known) or 'none'}")
+
+
 def _check_channels(d: Dispatcher, names: list[str] | None) -> None:
     known = {c.name for c in d.channels}
     unknown = [n for n in names or [] if n not in known]
     if unknown:
-        err.print(
-            f"[red]error[/red] channel {', '.join(unknown)} is not configured; configured: {', '.join(sorted(known)) or 'none'}"
+        raise SetupError(
+            "--channel",
+            f"{', '.join(unknown)} is not configured; configured: {', '.join(sorted(known)) or 'none'}",
         )
-        raise typer.Exit(2)
 
 
 def _print_report(report: Report, *, title: str) -> None:
     for problem in report.feed_problems:
-        err.print(f"[yellow]warning[/yellow] {problem}", highlight=False, soft_wrap=True)
+        console.warning(str(problem))
     table = Table(title=title, title_justify="left")
     for column in ("notice", "occasion", "channel", "status", "count", "length", "detail"):
         table.add_column(column)
@@ -490,11 +554,12 @@ def _print_report(report: Report, *, title: str) -> None:
             if r.length is not None and r.limit
             else (str(r.length) if r.length else "")
         )
-        table.add_row(
+        _add_row(
+            table,
             r.notice_id,
             r.occasion,
             r.channel,
-            f"[{STYLE.get(r.status, '')}]{r.status}[/]",
+            plain(r.status, STYLE.get(r.status, "")),
             str(r.count),
             length,
             r.detail,
@@ -510,4 +575,8 @@ def _print_report(report: Report, *, title: str) -> None:
 
 
 def main() -> None:
-    app()
+    """``broadcast``: ``--debug`` may stand anywhere on the line, not only before the command."""
+    args = sys.argv[1:]
+    if "--debug" in args:
+        args = ["--debug", *(a for a in args if a != "--debug")]
+    app(args=args, prog_name="broadcast")

@@ -521,11 +521,12 @@ def load(path: str | Path | None = None) -> Loaded:
     """Read, locate and validate the config; raise ConfigError listing every problem."""
     file = config_path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        raw = file.read_bytes()
     except OSError as exc:
         raise ConfigError(
             [ConfigProblem(str(file), None, "", f"cannot read: {exc.strerror}")]
         ) from None
+    text = _utf8_text(raw, str(file))
     data, lines = _parse_yaml(text, str(file))
     try:
         config = Config.model_validate(data)
@@ -538,6 +539,48 @@ def load(path: str | Path | None = None) -> Loaded:
     if problems:
         raise ConfigError([p.as_config_problem() for p in problems])
     return loaded
+
+
+def _utf8_text(raw: bytes, file: str) -> str:
+    """The config as text; an editor that saved it in another encoding is named, with the
+    line of the first byte that is not UTF-8 (a BOM, as Notepad writes it, is fine)."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        utf16 = raw[:2] in (b"\xff\xfe", b"\xfe\xff")
+        what = "UTF-16" if utf16 else "not UTF-8"
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    file,
+                    line,
+                    "",
+                    f"the file is {what} (byte 0x{raw[exc.start]:02x}): save it as UTF-8 "
+                    "(in most editors: Save As, Encoding UTF-8)",
+                )
+            ]
+        ) from None
+
+
+def read_secrets() -> Secrets:
+    """The secrets from the environment and ``.env``; a ``.env`` that cannot be read is a
+    config mistake named by its file, never a traceback (and never shows a value)."""
+    try:
+        return Secrets()
+    except UnicodeDecodeError:
+        raise ConfigError(
+            [ConfigProblem(".env", None, "", "not UTF-8 text: save it as UTF-8")]
+        ) from None
+    except ValidationError as exc:
+        keys = ", ".join(f"BROADCAST_{str(e['loc'][0]).upper()}" for e in exc.errors())
+        raise ConfigError(
+            [ConfigProblem(".env", None, keys, "cannot be read as a secret (check its quoting)")]
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            [ConfigProblem(".env", None, "", f"cannot read: {exc.strerror}")]
+        ) from None
 
 
 class _Loader(yaml.SafeLoader):

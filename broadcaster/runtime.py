@@ -10,6 +10,7 @@ import httpx
 
 from broadcaster.config import Loaded, Secrets
 from broadcaster.dispatch import Dispatcher
+from broadcaster.errors import SetupError
 from broadcaster.ledger import Ledger
 
 USER_AGENT = "broadcaster/0.1 (+https://github.com/broadcaster)"
@@ -41,5 +42,12 @@ def parse_now(value: str | None, loaded: Loaded) -> datetime:
     tz = loaded.config.site.tz
     if value is None:
         return datetime.now(tz)
-    parsed = datetime.fromisoformat(value)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise SetupError(
+            "--now",
+            f"{value!r} is not a date and time",
+            "use ISO-8601, e.g. 2024-03-20T09:00 or 2024-03-20T09:00:00+08:00",
+        ) from None
     return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed.astimezone(tz)

@@ -8,17 +8,18 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from broadcaster.config import Loaded
+from broadcaster.console import GuardedGroup, out, plain
+from broadcaster.errors import SetupError
 from broadcaster.render import BUILTIN_TEMPLATES, template_sources
 
 templates_app = typer.Typer(
-    no_args_is_help=True, help="The message templates: built-in ones and your overrides."
+    cls=GuardedGroup,
+    no_args_is_help=True,
+    help="The message templates: built-in ones and your overrides.",
 )
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
 
 
 def _loaded(config: str | None) -> Loaded:
@@ -34,23 +35,29 @@ def _overrides(loaded: Loaded) -> Path | None:
 
 @templates_app.command("list")
 def list_templates(
-    config: Annotated[str | None, typer.Option("--config", "-c", help="YAML config")] = None,
+    config: Annotated[
+        str | None, typer.Option("--config", "-c", metavar="FILE", help="The YAML config")
+    ] = None,
 ) -> None:
     """Every template, and the file it is read from (yours or the built-in one)."""
     overrides = _overrides(_loaded(config))
     table = Table("template", "read from")
     for name, file in template_sources(overrides).items():
         source = "built-in" if file.is_relative_to(BUILTIN_TEMPLATES) else str(file)
-        table.add_row(name, source)
+        table.add_row(plain(name), plain(source))
     out.print(table)
     if overrides is None:
-        out.print("no overrides folder: set templates: in the config to use your own", markup=False)
+        out.print(plain("no overrides folder: set templates: in the config to use your own"))
 
 
 @templates_app.command("copy")
 def copy_template(
-    name: Annotated[str, typer.Argument(help="e.g. email/closure.txt (see `templates list`)")],
-    config: Annotated[str | None, typer.Option("--config", "-c", help="YAML config")] = None,
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="e.g. email/closure.txt (see `templates list`)")
+    ],
+    config: Annotated[
+        str | None, typer.Option("--config", "-c", metavar="FILE", help="The YAML config")
+    ] = None,
 ) -> None:
     """Put a built-in template into your templates folder, to edit; never overwrites."""
     loaded = _loaded(config)
@@ -65,9 +72,8 @@ def copy_template(
         _fail(f"{target} exists already: edit it, or delete it to start again from the built-in")
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(builtin, target)
-    out.print(f"copied {name} to {target}: edit it there", markup=False)
+    out.print(plain(f"copied {name} to {target}: edit it there"))
 
 
 def _fail(message: str) -> NoReturn:
-    err.print(f"error {message}", markup=False)
-    raise typer.Exit(2)
+    raise SetupError("templates", message)

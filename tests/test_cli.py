@@ -121,7 +121,7 @@ def test_send_refuses_unknown_notices_and_channels(project: Path) -> None:
         code == 2 and "no notice 'closure-2099-01-01'" in output and "closure-2024-03-26" in output
     )
     code, output = broadcast("send", "closure-2024-03-26", "--channel", "fax", "--now", DEMO_NOW)
-    assert code == 2 and "channel fax is not configured" in output
+    assert code == 2 and "--channel: fax is not configured" in output
 
 
 def test_preview_prints_the_rendered_messages(project: Path) -> None:
