@@ -13,10 +13,12 @@ when ``broadcast validate`` passes ``now``: a config that was valid yesterday st
 
 from __future__ import annotations
 
+import os
 import re
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from broadcaster.errors import ConfigProblem
@@ -52,6 +54,7 @@ def config_problems(loaded: Loaded, now: datetime | None = None) -> list[Finding
     findings.extend(_overlapping_closures(loaded))
     findings.extend(_subscriber_file_findings(loaded))
     findings.extend(_template_folder_findings(loaded))
+    findings.extend(_output_folder_findings(loaded))
     return sorted(findings, key=lambda f: f.severity != "error")
 
 
@@ -86,6 +89,44 @@ def _template_folder_findings(loaded: Loaded) -> list[Finding]:
             "of its name; remove the key to use only the built-in ones)",
         )
     ]
+
+
+def _output_folder_findings(loaded: Loaded) -> list[Finding]:
+    """A folder broadcaster writes to must be creatable and writable, or the run would fail
+    after other channels had already been told: refuse before anything is sent."""
+    channels = loaded.config.channels
+    folders: list[tuple[tuple[str | int, ...], Path]] = []
+    if channels.banner is not None:
+        folders.append((("channels", "banner", "output_dir"), channels.banner.output_dir))
+    if channels.email is not None and channels.email.transport == "maildir":
+        folders.append((("channels", "email", "maildir"), channels.email.maildir))
+    findings = []
+    for path, folder in folders:
+        problem = unwritable_folder(folder)
+        if problem:
+            findings.append(_finding(loaded, "error", path, f"{folder}: {problem}"))
+    return findings
+
+
+def unwritable_folder(folder: Path) -> str | None:
+    """Why ``folder`` cannot be created or written to, or None when it can."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is a file, not a folder: move it or choose another folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"this user ({_user()}) may not write to {existing}: change its permissions"
+    return None
+
+
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
 
 
 def _finding(

@@ -1,0 +1,230 @@
+"""Every mistake an operator can make is one line that says where and what, exit status 2,
+and nothing is sent or written: never a traceback, never exit 1 (which cron reads as "a
+delivery failed").
+
+Each row changes the example project the way a person would get it wrong, runs the command,
+and gives the message it must print (with the file, line and key where there are any).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.commands import broadcast
+
+CONFIG = "config/broadcaster.yaml"
+NOW = "2024-03-20T09:00:00+08:00"
+
+
+def edit(project: Path, old: str, new: str) -> int:
+    """Replace ``old`` in the config once; return the line ``new`` starts on."""
+    config = project / CONFIG
+    text = config.read_text(encoding="utf-8")
+    assert old in text, old
+    text = text.replace(old, new, 1)
+    config.write_text(text, encoding="utf-8")
+    return text[: text.index(new)].count("\n") + 1
+
+
+def append(project: Path, section: str) -> int:
+    """Add a top-level section; return its first line."""
+    config = project / CONFIG
+    text = config.read_text(encoding="utf-8").rstrip("\n") + "\n"
+    config.write_text(text + section, encoding="utf-8")
+    return text.count("\n") + 1
+
+
+@dataclass(frozen=True)
+class Mistake:
+    name: str
+    #: makes the mistake in the project; returns the message that must be printed
+    make: Callable[[Path], str]
+    command: tuple[str, ...] = ("run", "--now", NOW)
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def _not_utf8(project: Path) -> str:
+    config = project / CONFIG
+    text = config.read_text(encoding="utf-8").replace("Glow Aesthetics", "Glow Esthétique", 1)
+    config.write_bytes(text.encode("cp1252"))
+    line = text[: text.index("Esthétique")].count("\n") + 1
+    return f"{CONFIG}:{line}: the file is not UTF-8 (byte 0xe9): save it as UTF-8"
+
+
+def _utf16(project: Path) -> str:
+    config = project / CONFIG
+    config.write_bytes(config.read_text(encoding="utf-8").encode("utf-16"))
+    return f"{CONFIG}:1: the file is UTF-16"
+
+
+def _key(old: str, new: str, key: str, message: str) -> Callable[[Path], str]:
+    def make(project: Path) -> str:
+        line = edit(project, old, new)
+        return f"{CONFIG}:{line}: {key}: {message}"
+
+    return make
+
+
+def _dotenv_not_utf8(project: Path) -> str:
+    (project / ".env").write_bytes("BROADCAST_TELEGRAM_TOKEN=caf\xe9\n".encode("latin-1"))
+    return ".env: not UTF-8 text: save it as UTF-8"
+
+
+def _file_in_the_way(old: str, key: str) -> Callable[[Path], str]:
+    def make(project: Path) -> str:
+        (project / "blocker").write_text("I am a file\n")
+        line = edit(project, old, '"blocker/inside"')
+        return f"{CONFIG}:{line}: {key}: blocker/inside: blocker is a file, not a folder"
+
+    return make
+
+
+def _invalid_yaml(project: Path) -> str:
+    line = edit(project, '  name: "Glow Aesthetics"', '  name: "Glow Aesthetics')
+    # the scanner notices the open quote where the next key starts
+    return f"{CONFIG}:{line + 1}: invalid YAML: expected <block end>"
+
+
+def _missing_config(project: Path) -> str:
+    (project / CONFIG).unlink()
+    return f"{CONFIG}: cannot read: No such file or directory"
+
+
+MISTAKES = [
+    Mistake("config not UTF-8 (saved as Windows-1252)", _not_utf8),
+    Mistake("config saved as UTF-16", _utf16),
+    Mistake("no config file", _missing_config),
+    Mistake("invalid YAML", _invalid_yaml),
+    Mistake(
+        "unknown key",
+        _key("  timezone:", "  colour: red\n  timezone:", "site.colour", "unknown key"),
+    ),
+    Mistake(
+        "duplicate key",
+        _key("  timezone:", '  name: "Other"\n  timezone:', "site.name", "duplicate key"),
+    ),
+    Mistake(
+        "closure ends before it starts",
+        _key("    end: 2024-03-27", "    end: 2024-03-20", "closures[0].end", "must not be before"),
+    ),
+    Mistake(
+        "a date that does not exist",
+        _key("    end: 2024-03-27", "    end: 2024-02-30", "closures[0].end", ""),
+    ),
+    Mistake(
+        "unknown time zone",
+        _key(
+            '  timezone: "Asia/Singapore"',
+            '  timezone: "Singapore Time"',
+            "site.timezone",
+            "unknown time zone",
+        ),
+    ),
+    Mistake(
+        "site URL without a scheme",
+        _key(
+            '  url: "https://www.glow-aesthetics.example"',
+            '  url: "www.glow-aesthetics.example"',
+            "site.url",
+            "must start with http:// or https://",
+        ),
+    ),
+    Mistake(
+        "daily_at as a bare number",
+        _key('  daily_at: "08:00"', "  daily_at: 8am", "schedule.daily_at", "must be a time of day"),
+    ),
+    Mistake(
+        "sender address that is not one",
+        _key(
+            '    from: "Glow Aesthetics <hello@glow-aesthetics.example>"',
+            '    from: "Glow Aesthetics"',
+            "channels.email.from",
+            "",
+        ),
+    ),
+    Mistake(
+        "unsubscribe link without {token}",
+        _key(
+            '    unsubscribe_url: "https://www.glow-aesthetics.example/unsubscribe?token={token}"',
+            '    unsubscribe_url: "https://www.glow-aesthetics.example/unsubscribe"',
+            "channels.email.unsubscribe_url",
+            "must contain {token} once",
+        ),
+    ),
+    Mistake(
+        "subscriber list that does not exist",
+        _key(
+            '    subscribers: "config/subscribers.csv"',
+            '    subscribers: "config/patients.csv"',
+            "channels.email.subscribers",
+            "config/patients.csv: cannot read: No such file or directory",
+        ),
+    ),
+    Mistake(
+        "templates folder that does not exist",
+        _key('templates: "templates"', 'templates: "no_such_dir"', "templates", "no_such_dir: no such folder"),
+    ),
+    Mistake(
+        "banner folder under a file",
+        _file_in_the_way('"site/notices"', "channels.banner.output_dir"),
+    ),
+    Mistake(
+        "maildir under a file",
+        _file_in_the_way('"var/outbox"', "channels.email.maildir"),
+    ),
+    Mistake(
+        "--now in words",
+        lambda project: "--now: 'yesterday' is not a date and time",
+        command=("run", "--now", "yesterday"),
+    ),
+    Mistake(
+        "--now with month 13",
+        lambda project: "--now: '2024-13-45' is not a date and time",
+        command=("plan", "--now", "2024-13-45"),
+    ),
+    Mistake(".env not UTF-8", _dotenv_not_utf8),
+    Mistake(
+        "send a notice that does not exist",
+        lambda project: "notice: no notice 'closure-2099-01-01'",
+        command=("send", "closure-2099-01-01", "--now", NOW),
+    ),
+    Mistake(
+        "send to a channel that is not configured",
+        lambda project: "--channel: fax is not configured; configured: banner, email",
+        command=("send", "closure-2024-03-26", "--channel", "fax", "--now", NOW),
+    ),
+    Mistake(
+        "resolve without saying how",
+        lambda project: "resolve: say either --sent or --resend",
+        command=("resolve", "1"),
+    ),
+    Mistake(
+        "copy a template that does not exist",
+        lambda project: "templates: no built-in template 'email/closing.txt'",
+        command=("templates", "copy", "email/closing.txt"),
+    ),
+]
+
+
+@pytest.mark.parametrize("mistake", MISTAKES, ids=lambda m: m.name)
+def test_a_mistake_is_one_line_exit_2_and_nothing_is_sent(
+    project: Path, mistake: Mistake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in mistake.env.items():
+        monkeypatch.setenv(name, value)
+    expected = mistake.make(project)
+    code, output = broadcast(*mistake.command)
+    assert code == 2, output
+    assert expected in output
+    assert output.startswith("error "), output
+    assert "Traceback" not in output
+    assert not (project / "site").exists(), "the banner was written"
+    assert not (project / "var/outbox").exists(), "an email went out"
+
+
+def test_at_least_thirty_mistakes_are_covered() -> None:
+    assert len(MISTAKES) >= 30
