@@ -135,7 +135,9 @@ MISTAKES = [
     ),
     Mistake(
         "daily_at as a bare number",
-        _key('  daily_at: "08:00"', "  daily_at: 8am", "schedule.daily_at", "must be a time of day"),
+        _key(
+            '  daily_at: "08:00"', "  daily_at: 8am", "schedule.daily_at", "must be a time of day"
+        ),
     ),
     Mistake(
         "sender address that is not one",
@@ -166,7 +168,12 @@ MISTAKES = [
     ),
     Mistake(
         "templates folder that does not exist",
-        _key('templates: "templates"', 'templates: "no_such_dir"', "templates", "no_such_dir: no such folder"),
+        _key(
+            'templates: "templates"',
+            'templates: "no_such_dir"',
+            "templates",
+            "no_such_dir: no such folder",
+        ),
     ),
     Mistake(
         "banner folder under a file",
