@@ -105,6 +105,13 @@ def report_failure(exc: BaseException, *, debug: bool) -> int:
     return EXIT_BUG
 
 
+def operator_problem(exc: BaseException) -> str | None:
+    """What an operator must fix, in one line, or None when ``exc`` is a bug."""
+    if isinstance(exc, (ConfigError, SetupError)):
+        return str(exc)
+    return _environment_problem(exc)
+
+
 def _environment_problem(exc: BaseException) -> str | None:
     """The machine said no (a file, a folder, a disk, the database): what and what to do."""
     if isinstance(exc, OSError):

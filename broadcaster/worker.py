@@ -44,6 +44,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from broadcaster import config as config_module
 from broadcaster.channels.base import Channel
 from broadcaster.config import Config, Loaded, Secrets
+from broadcaster.console import operator_problem
 from broadcaster.dispatch import Dispatcher, Selection
 from broadcaster.errors import ConfigError
 from broadcaster.ledger import Ledger
@@ -252,8 +253,12 @@ class Worker:
         self._running.add(task)
         try:
             await work
-        except Exception:
-            log.exception("the pass failed; the next one tries again")
+        except Exception as exc:
+            problem = operator_problem(exc)
+            if problem is None:  # a bug: its traceback is what a report needs
+                log.exception("the pass failed; the next one tries again")
+            else:
+                log.error("the pass failed: %s; the next one tries again", problem)
         finally:
             self._running.discard(task)
 
