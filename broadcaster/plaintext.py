@@ -17,8 +17,9 @@ Y.", "Continue reading", ``[…]``); it is dropped, and a summary cut short ends
 from __future__ import annotations
 
 import re
+import warnings
 
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, XMLParsedAsHTMLWarning
 from bs4.element import NavigableString, PageElement, PreformattedString, Tag
 
 #: elements a browser lays out as blocks: a line break before and after
@@ -63,7 +64,7 @@ def feed_text(value: str, content_type: str) -> str:
 def html_to_text(html: str) -> str:
     """What a browser shows for ``html``, as text (the rules of ``innerText``, simplified)."""
     pieces: list[str | int] = []  # text, or the number of line breaks a block needs
-    stack: list[tuple[PageElement, bool]] = [(BeautifulSoup(html, "html.parser"), False)]
+    stack: list[tuple[PageElement, bool]] = [(_parse(html), False)]
     while stack:  # depth-first without recursion: a feed may nest tags very deeply
         node, closing = stack.pop()
         if closing or not isinstance(node, Tag):
@@ -75,6 +76,15 @@ def html_to_text(html: str) -> str:
         stack.append((node, True))
         stack.extend((child, False) for child in reversed(node.contents))
     return _assemble(pieces)
+
+
+def _parse(html: str) -> BeautifulSoup:
+    """The parsed fragment. A summary that is only a URL or a file name is still text: bs4's
+    warning that it "looks like a URL" is about its users' mistakes, not ours."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        return BeautifulSoup(html, "html.parser")
 
 
 def _piece(node: PageElement, closing: bool) -> list[str | int]:
