@@ -48,6 +48,7 @@ def config_problems(loaded: Loaded, now: datetime | None = None) -> list[Finding
     for index, _closure in enumerate(loaded.config.closures):
         findings.extend(_closure_findings(loaded, index))
         findings.extend(_weekday_findings(loaded, index))
+        findings.extend(_reason_findings(loaded, index))
         if now is not None:
             findings.extend(_timing_findings(loaded, index, now))
     findings.extend(_duplicate_closures(loaded))
@@ -175,6 +176,21 @@ def _closure_findings(loaded: Loaded, index: int) -> list[Finding]:
             )
         )
     return found
+
+
+def _reason_findings(loaded: Loaded, index: int) -> list[Finding]:
+    """The reason goes inside a sentence (``for {reason}.``): say what its own end becomes."""
+    from broadcaster.plaintext import clause
+
+    reason = loaded.config.closures[index].reason.strip()
+    at = ("closures", index, "reason")
+    if not clause(reason):
+        return [_finding(loaded, "error", at, "must say why in words, not only punctuation")]
+    if clause(reason) == reason:
+        return []
+    dropped = reason[len(clause(reason)) :].strip()
+    message = f'ends in "{dropped}", which the sentence supplies: it reads "for {clause(reason)}."'
+    return [_finding(loaded, "warning", at, message)]
 
 
 def _duplicate_closures(loaded: Loaded) -> list[Finding]:

@@ -33,6 +33,7 @@ from broadcaster.channels.webhook import WebhookChannel
 from broadcaster.dispatch import Dispatcher
 from broadcaster.ledger import Group
 from broadcaster.notices import ArticleNotice, ClosureNotice, Notice
+from broadcaster.plaintext import clause
 from broadcaster.render import Message, day
 
 TEMPLATE = "assets/preview.html"
@@ -227,6 +228,6 @@ def _summary(notice: Notice) -> dict[str, Any]:
         where = "all outlets" if notice.all_outlets else ", ".join(notice.outlets)
         return {
             "what": f"Closed {day(notice.start)} to {day(notice.end)}, {where}",
-            "detail": f"Reason: {notice.reason}. Open again {day(notice.resume)}.",
+            "detail": f"Reason: {clause(notice.reason)}. Open again {day(notice.resume)}.",
         }
     return {"what": notice.title, "detail": notice.url}

@@ -32,6 +32,7 @@ import jinja2
 
 from broadcaster.config import Site
 from broadcaster.notices import Notice
+from broadcaster.plaintext import clause
 
 #: A rendered message: part name ("text", "html", "subject") -> the final text.
 Message = dict[str, str]
@@ -60,7 +61,7 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=False,
         )
-        self.env.filters.update(day=day, long_day=long_day, join_and=join_and)
+        self.env.filters.update(day=day, long_day=long_day, join_and=join_and, clause=clause)
 
     def render(
         self,

@@ -111,6 +111,25 @@ def test_a_weekday_in_the_reason_is_checked_too(tmp_path: Path) -> None:
     ]
 
 
+def test_a_reason_ending_in_punctuation_is_shown_as_its_sentence_reads(tmp_path: Path) -> None:
+    closure = '  - start: 2024-03-29\n    reason: "Good Friday."\n'
+    path = write(tmp_path, closure)
+    assert warnings_of(path) == [
+        f'{path}:8: closures[0].reason: ends in ".", which the sentence supplies: '
+        'it reads "for Good Friday."'
+    ]
+    result = CliRunner().invoke(app, ["validate", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    assert 'it reads "for Good Friday."' in result.output
+
+
+def test_a_reason_of_only_punctuation_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, '  - start: 2024-03-29\n    reason: "..."\n')
+    assert errors_of(path) == [
+        f"{path}:8: closures[0].reason: must say why in words, not only punctuation"
+    ]
+
+
 # -- dates that contradict each other -----------------------------------------------------------
 
 

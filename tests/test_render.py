@@ -132,3 +132,27 @@ def test_every_html_template_escapes_hostile_text(
         return  # this channel has no HTML part for this occasion
     assert "<script>" not in html and "<b>Evil</b>" not in html
     assert "&lt;script&gt;" in html or "&lt;b&gt;Evil" in html
+
+
+@pytest.mark.parametrize(
+    "channel", sorted(p.name for p in (ROOT / "templates").iterdir() if p.is_dir())
+)
+@pytest.mark.parametrize("occasion", ["announce", "remind", "banner", "update", "cancel", "reopen"])
+def test_a_reason_typed_with_a_full_stop_ends_its_sentence_once(
+    renderer: Renderer, channel: str, occasion: str
+) -> None:
+    friday = replace(CLOSURE, reason="Good Friday.")
+    extra = {"previous": friday.context()}
+    for part in ("text", "html", "subject"):
+        try:
+            text = renderer.render(friday, occasion, channel, [part], extra)[part]
+        except TemplateMissing:
+            continue
+        assert "Good Friday.." not in text and " ." not in text, (part, text)
+
+
+def test_the_default_sentence_with_a_reason_typed_with_a_full_stop(renderer: Renderer) -> None:
+    friday = replace(CLOSURE, reason="Good Friday.")
+    assert renderer.render(friday, "announce", "banner", ["text"])["text"] == SENTENCE.replace(
+        "our annual team bonding event", "Good Friday"
+    )

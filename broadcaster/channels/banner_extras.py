@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from broadcaster.notices import slug
+from broadcaster.plaintext import clause
 
 if TYPE_CHECKING:
     from icalendar import Event
@@ -105,7 +106,7 @@ def _event(entry: dict[str, Any], business: Business, host: str) -> Event:
     event.add("dtstamp", datetime.fromisoformat(entry["start"]).astimezone(UTC))
     event.add("dtstart", date.fromisoformat(closure["start"]))
     event.add("dtend", date.fromisoformat(closure["end"]) + timedelta(days=1))
-    event.add("summary", f"Closed: {closure['reason']}")
+    event.add("summary", f"Closed: {clause(closure['reason'])}")
     event.add("location", ", ".join(closure["outlets"]) or business.name)
     event.add("description", entry["text"])
     event.add("transp", "TRANSPARENT")

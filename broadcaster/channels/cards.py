@@ -38,6 +38,7 @@ from PIL import Image, ImageDraw, ImageFont
 from broadcaster.channels.base import Outgoing
 from broadcaster.config import Config, Site
 from broadcaster.errors import RetryableError
+from broadcaster.plaintext import clause
 
 SIZE = (1080, 1350)  # Instagram's tallest feed shape (4:5)
 LAYOUT_VERSION = "1"  # part of every card's name: change it when the drawing changes
@@ -106,7 +107,7 @@ def _closure_text(occasion: str, facts: Mapping[str, Any], name: str, domain: st
     resume = date.fromisoformat(facts["resume"])
     outlets = list(facts.get("outlets") or [])
     where = "All outlets" if facts.get("all_outlets") or not outlets else _outlets(outlets)
-    reason = str(facts.get("reason") or "").strip()
+    reason = clause(str(facts.get("reason") or ""))
     detail = f"{where}, for {reason}" if reason else where
     kicker, footer = "Closed", f"Open again {_weekday_date(resume)}"
     if occasion == "remind":
