@@ -27,6 +27,7 @@ from broadcaster.checks import config_problems
 from broadcaster.config import Loaded, Secrets
 from broadcaster.dispatch import Dispatcher, Selection
 from broadcaster.errors import ConfigError, DeliveryError
+from broadcaster.init_cli import init
 from broadcaster.ledger import OWNED
 from broadcaster.report import Report
 from broadcaster.runtime import dispatcher, open_ledger, parse_now
@@ -321,6 +322,7 @@ def unsubscribe(
 channels_app = typer.Typer(no_args_is_help=True, help="The channels broadcaster posts to.")
 app.add_typer(channels_app, name="channels")
 app.add_typer(templates_app, name="templates")
+app.command("init")(init)
 
 
 @channels_app.command("check")
