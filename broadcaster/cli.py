@@ -79,7 +79,7 @@ def load_config(path: str | None) -> tuple[Loaded, Secrets]:
         return config_module.load(path), secrets
     except ConfigError as exc:
         for problem in exc.problems:
-            err.print(f"[red]error[/red] {problem}", markup=True, highlight=False, soft_wrap=True)
+            err.print(f"error {problem}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
