@@ -29,6 +29,7 @@ from broadcaster.config import Loaded, Secrets
 from broadcaster.console import GuardedGroup, out, plain
 from broadcaster.dispatch import Dispatcher, Selection
 from broadcaster.errors import DeliveryError, SetupError
+from broadcaster.init_cli import init
 from broadcaster.ledger import OWNED
 from broadcaster.report import Report
 from broadcaster.runtime import dispatcher, open_ledger, parse_now
@@ -371,6 +372,7 @@ channels_app = typer.Typer(
 )
 app.add_typer(channels_app, name="channels")
 app.add_typer(templates_app, name="templates")
+app.command("init")(init)
 
 
 @channels_app.command("check")
