@@ -165,6 +165,8 @@ def not_text(head: bytes) -> str:
         return "this looks like an Excel workbook (.xlsx): save it as CSV UTF-8"
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         return "this looks like an old Excel workbook (.xls): save it as CSV UTF-8"
+    if max(head[0::2].count(0), head[1::2].count(0)) * 4 > len(head):  # ASCII, two bytes each
+        return "this looks like UTF-16 text without a byte-order mark: save it as CSV UTF-8"
     return "this is not a text file (it holds NUL bytes): save the list as CSV UTF-8"
 
 
