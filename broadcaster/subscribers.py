@@ -222,9 +222,9 @@ class Layout:
     first: int | None
     last: int | None
     language: int | None
-    undecodable: str | None  # why a row with bytes the encoding cannot read is skipped; None:
-    # every byte was checked to decode
-    check: Checker = field(default_factory=lambda: Checker(), compare=False)
+    #: why a row holding bytes its encoding cannot read is skipped (None: all were checked)
+    undecodable: str | None
+    check: Checker = field(default_factory=Checker, compare=False)
 
     @classmethod
     def of(cls, table: exported_csv.Table) -> Layout:
