@@ -41,6 +41,7 @@ from broadcaster.render import (
     TEMPLATE_SUFFIXES,
     Renderer,
     TemplateFault,
+    shown_name,
     template_fault,
     template_sources,
 )
@@ -54,21 +55,23 @@ OCCASIONS = {"closure": (*CLOSURE_OCCASIONS, "edit"), "article": ("publish",)}
 def template_errors(config: Config) -> list[ConfigProblem]:
     """What stops ``run``, ``send`` or a worker pass before anything is sent: the templates'
     errors against the config's own notices (no feed is read, nothing is written)."""
-    found = template_findings(config)
+    found = template_findings(config, unused=False)
     return [f.as_config_problem() for f in found if f.severity == "error"]
 
 
-def template_findings(config: Config, gathered: Sequence[Notice] | None = None) -> list[Finding]:
+def template_findings(
+    config: Config, gathered: Sequence[Notice] | None = None, *, unused: bool = True
+) -> list[Finding]:
     """Every problem with the templates, errors first: compiling, rendering every notice
-    (``gathered`` from the config and its feeds, else the config's own), and override files
-    nothing reads."""
+    (``gathered`` from the config and its feeds, else the config's own), and (``unused``)
+    override files nothing reads."""
     overrides = config.templates
     renderer = Renderer(config.site, overrides)
     faults = {_key(fault): fault for fault in _compile_faults(renderer)}
     for fault in _render_faults(config, renderer, _notices(config, gathered), compiled=not faults):
         faults.setdefault(_key(fault), fault)  # the first notice and channel that showed it
     findings = [Finding("error", f.file, f.line, "", f.described) for f in faults.values()]
-    return findings + _unused_overrides(renderer, overrides)
+    return findings + (_unused_overrides(renderer, overrides) if unused else [])
 
 
 def occasions(channel: type[Channel], kind: str, rules: Lifecycle) -> list[str]:
@@ -91,11 +94,13 @@ def _compile_faults(renderer: Renderer) -> list[TemplateFault]:
             renderer.env.get_template(name)
         except jinja2.TemplateSyntaxError as exc:
             fault = template_fault(exc, renderer.template_dir)
-            faults.append(fault or TemplateFault(str(file), exc.lineno, exc.message or ""))
+            faults.append(fault or TemplateFault(shown_name(str(file)), exc.lineno, str(exc)))
         except UnicodeDecodeError:
-            faults.append(TemplateFault(str(file), None, "not UTF-8 text: save it as UTF-8"))
+            faults.append(TemplateFault(shown_name(str(file)), None, "not UTF-8: save it as UTF-8"))
         except OSError as exc:
-            faults.append(TemplateFault(str(file), None, f"cannot read: {exc.strerror}"))
+            faults.append(
+                TemplateFault(shown_name(str(file)), None, f"cannot read: {exc.strerror}")
+            )
     return faults
 
 

@@ -89,6 +89,15 @@ def test_an_unclosed_block_is_reported_where_the_template_ends(project: Path) ->
     )
 
 
+def test_a_template_saved_in_another_encoding_is_named(project: Path) -> None:
+    file = project / "templates/email/closure.txt"
+    file.parent.mkdir(parents=True)
+    file.write_bytes("Fermé pour {{ reason }}\n".encode("cp1252"))
+    assert shown(loaded_config(project)) == [
+        "templates/email/closure.txt: not UTF-8: save it as UTF-8"
+    ]
+
+
 def test_an_undefined_variable_is_found_on_an_occasion_that_is_not_due(project: Path) -> None:
     """A correction is sent only after a closure moves: its wording is proven anyway."""
     override(project, "email/closure-update.txt", "Our closure moved.\n\n{{ nosuch }}\n")
