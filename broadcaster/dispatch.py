@@ -9,10 +9,11 @@ failing channel only ever affects its own rows in the report.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 import httpx
@@ -21,12 +22,12 @@ from broadcaster import lifecycle
 from broadcaster.breaker import STORM_LIMIT, Breaker
 from broadcaster.channels import Deps, build_channels, known_channels
 from broadcaster.channels.base import Channel, Publisher, Skipped
-from broadcaster.config import Loaded, Secrets
+from broadcaster.config import Lifecycle, Loaded, Secrets
 from broadcaster.errors import DeliveryError
 from broadcaster.ledger import Group, Ledger
 from broadcaster.length import fit
 from broadcaster.notices import ClosureNotice, Notice
-from broadcaster.render import Message, Renderer
+from broadcaster.render import Message, Renderer, TemplateFault, template_fault
 from broadcaster.report import Report, Row, settled
 from broadcaster.retry import RetryPolicy
 from broadcaster.schedule import PRIMARY, Moment, Timing, midnight, moments
@@ -224,21 +225,7 @@ class Dispatcher:
         """Does the lifecycle config route this occasion to this channel?"""
         if isinstance(channel, Skipped):
             return False
-        if isinstance(channel, Publisher) or kind != "closure":
-            return channel.takes(kind, occasion)
-        announces = channel.takes("closure", "announce")
-        rules = self.config.lifecycle
-        if occasion == "remind":
-            return announces and (
-                channel.name in rules.remind
-                if rules.remind is not None
-                else channel.takes(kind, occasion)
-            )
-        if occasion == "reopen":
-            return announces and channel.name in rules.reopen
-        if occasion in ("update", "cancel"):
-            return announces
-        return channel.takes(kind, occasion)
+        return routed(channel, kind, occasion, self.config.lifecycle)
 
     # -- doing them ---------------------------------------------------------------------------
 
@@ -298,13 +285,54 @@ class Dispatcher:
             return already or row.mark(job.timing, _when(job.moment, job.timing))
         if occasion == "remind" and not self._announced_before(notice, channel, job.moment):
             return row.mark("superseded", "announced within the reminder window")
-        render_id, message = self._render(channel, job, store=not dry_run)
+        try:
+            render_id, message = self._render(channel, job, store=not dry_run)
+        except Exception as exc:
+            fault = template_fault(exc, self.config.templates)
+            if fault is None:
+                raise  # not a template's doing: a bug
+            keys = (t.key for t in channel.targets())
+            return self._unrendered(channel, group, row, fault, keys, sender.now, dry_run)
         row.length, row.limit = _measure(channel, message)
         row.length = self.unfitted.get(_render_group(group), row.length)
         if dry_run:
             return self._settled(row, group, selection) or row
         parcel = Parcel(notice, group, message, render_id, job.edit_of)
         return await sender.send(channel, parcel, row)  # it reads the group's states itself
+
+    def _unrendered(
+        self,
+        channel: Channel,
+        group: Group,
+        row: Row,
+        fault: TemplateFault,
+        targets: Iterable[str],
+        now: datetime,
+        dry_run: bool,
+    ) -> Row:
+        """A message its template failed to render (a feed's text can trip a template that
+        the config's own notices passed): recorded for each target with the template's file
+        and line, and the other messages and channels go on.
+
+        A message is ``failed`` (a person fixes the template, then sends it again); a
+        publisher's entry is left to ``retry``: it shows state, so the first pass after the
+        fix shows it."""
+        publisher = isinstance(channel, Publisher)
+        again = "" if publisher else f" --channel {channel.name} --force"
+        detail = f"{fault} (fix the template, then: broadcast send {group.notice_id}{again})"
+        if dry_run:
+            return row.mark("failed", detail)
+        retry_at = self.retry.next_attempt(now, 1, None) if publisher else None
+        recorded = 0
+        keys = iter(targets)
+        while chunk := list(islice(keys, channel.claim_batch)):
+            claims = self.ledger.claim(group, chunk, None, now)
+            self.ledger.mark_failed([(c.id, detail, retry_at) for c in claims.values()], now)
+            recorded += len(claims)
+        if not recorded:  # every target already holds a delivery: show what it holds
+            return settled(row, self.ledger.states(group)) or row.mark("failed", detail)
+        row.count = recorded
+        return row.mark("retry" if publisher else "failed", detail)
 
     def _settled(self, row: Row, group: Group, selection: Selection) -> Row | None:
         """The row for what the ledger already holds of ``group`` (a forced resend: nothing)."""
@@ -355,9 +383,16 @@ class Dispatcher:
             if timing != "due":
                 rows.append(row.mark(timing, _when(moment, timing)))
                 continue
-            message = self._message(
-                channel, Job(moment, timing, moment.occasion), store=not dry_run
-            )
+            try:
+                message = self._message(
+                    channel, Job(moment, timing, moment.occasion), store=not dry_run
+                )
+            except Exception as exc:
+                fault = template_fault(exc, self.config.templates)
+                if fault is None:
+                    raise  # not a template's doing: a bug
+                rows.append(self._unrendered(channel, group, row, fault, ["site"], now, dry_run))
+                continue  # the other notices are still shown
             entries.append(
                 {
                     "id": moment.notice.id,
@@ -433,6 +468,30 @@ async def _check_plan(
     for row in rows:
         if note and row.status in ("due", "already sent"):
             row.mark("failed" if failed and row.status == "due" else row.status, note)
+
+
+def routed(channel: Channel | type[Channel], kind: str, occasion: str, rules: Lifecycle) -> bool:
+    """Does ``lifecycle:`` send this occasion of a ``kind`` notice to this channel? A channel
+    type will do (checking the templates builds no channel, so it needs no secrets)."""
+
+    def takes(wanted: str) -> bool:
+        return f"{kind}:{wanted}" in channel.accepts
+
+    publisher = isinstance(channel, Publisher) or (
+        isinstance(channel, type) and issubclass(channel, Publisher)
+    )
+    if publisher or kind != "closure":
+        return takes(occasion)
+    announces = takes("announce")
+    if occasion == "remind":
+        return announces and (
+            channel.name in rules.remind if rules.remind is not None else takes(occasion)
+        )
+    if occasion == "reopen":
+        return announces and channel.name in rules.reopen
+    if occasion in ("update", "cancel"):
+        return announces
+    return takes(occasion)
 
 
 def moment_floor() -> datetime:

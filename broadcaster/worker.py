@@ -23,8 +23,9 @@ number of times. What the scheduler cannot do, the worker does:
 * **SIGTERM and SIGINT stop it cleanly**: no new pass starts, the pass in hand finishes (its
   deliveries are recorded), and the process exits with status 0.
 * **The config is read again before each pass**, so an admin's edit takes effect without a
-  restart; an invalid config is reported and the pass skipped (nothing is sent from a config
-  that does not validate). A changed ``schedule:`` is applied at once.
+  restart; an invalid config, or a template that fails to compile or render, is reported and
+  the pass skipped (nothing is sent from a config that does not validate). A changed
+  ``schedule:`` is applied at once.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from broadcaster.report import Report
 from broadcaster.runtime import USER_AGENT, open_ledger
 from broadcaster.schedule import article_moment
 from broadcaster.sources import gather_notices
+from broadcaster.template_check import template_errors
 
 log = logging.getLogger("broadcaster.worker")
 
@@ -265,7 +267,8 @@ class Worker:
     # -- helpers --------------------------------------------------------------------------------
 
     def _reload(self) -> Loaded | None:
-        """The config as it is now on disk; None (and the problems logged) if it is invalid."""
+        """The config as it is now on disk; None (and the problems logged) if it, or a
+        template, is invalid."""
         try:
             loaded = config_module.load(self.loaded.path)
         except ConfigError as exc:
@@ -282,6 +285,12 @@ class Worker:
         if changed and self.scheduler is not None:
             log.info("schedule changed in the config")
             self.install(self.scheduler)
+        broken = template_errors(loaded.config)
+        if broken:
+            for problem in broken:
+                log.error("%s", problem)
+            log.error("pass skipped: a template has errors (nothing is sent until it is fixed)")
+            return None
         return loaded
 
     def dispatcher_for(self, loaded: Loaded) -> Dispatcher:

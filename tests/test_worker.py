@@ -348,6 +348,32 @@ async def test_an_invalid_config_skips_the_pass_and_says_why(
     )
 
 
+@pytest.mark.parametrize("which", ["daily", "poll"])
+async def test_a_broken_template_skips_the_pass_and_says_where(
+    worker: RecordingWorker,
+    project: Path,
+    clock: Clock,
+    passes: list[Any],
+    caplog: pytest.LogCaptureFixture,
+    which: str,
+) -> None:
+    path = write_config(project)
+    path.write_text(path.read_text() + 'templates: "templates"\n')
+    (project / "templates/banner").mkdir(parents=True)
+    (project / "templates/banner/closure.html").write_text("<p>Closed</p>\n{{ nosuch }}\n")
+    clock.now = datetime(2024, 3, 20, 8, 15, tzinfo=SG)  # the article is due for the poll
+    assert await (worker.daily_pass() if which == "daily" else worker.poll_pass()) is None
+    assert passes == [] and worker.recorder.sent == []
+    assert worker.ledger.get_value(LAST_DAILY_PASS) is None
+    assert (
+        "templates/banner/closure.html:2: 'nosuch' is undefined "
+        "(rendering closure-2024-03-26 banner for banner)"
+    ) in caplog.messages
+    assert "pass skipped: a template has errors (nothing is sent until it is fixed)" in (
+        caplog.messages
+    )
+
+
 # -- stopping -------------------------------------------------------------------------------------
 
 
