@@ -255,7 +255,7 @@ class Dispatcher:
         if isinstance(channel, Publisher):
             await channel.prepare()
             mine = [(m, t) for m, t in chosen if channel.takes(m.notice.kind, m.occasion)]
-            return await self._publish(channel, mine, now, dry_run)
+            return await self._publish(channel, mine, now, selection, dry_run)
         breaker = Breaker.load(self.ledger, channel.name)
         if dry_run or not breaker.is_open(now):  # a paused channel's server is left alone
             await channel.prepare()  # e.g. read the server's limits before anything is rendered
@@ -345,12 +345,13 @@ class Dispatcher:
         channel: Publisher,
         mine: list[tuple[Moment, Timing]],
         now: datetime,
+        selection: Selection,
         dry_run: bool,
     ) -> list[Row]:
-        """The banner shows every notice whose banner window is open; record first appearances."""
-        rows, entries, claims = [], [], []
+        """The publisher shows every notice whose banner window is open: the whole state goes
+        to the Sender, which claims, publishes and records it (and each first appearance)."""
+        rows, shown, entries = [], [], []
         for moment, timing in mine:
-            group = Group(moment.notice.id, moment.occasion, channel.name)
             row = Row(moment.notice.id, moment.occasion, channel.name, "due")
             if timing != "due":
                 rows.append(row.mark(timing, _when(moment, timing)))
@@ -369,27 +370,16 @@ class Dispatcher:
                     "closure": n.facts() if isinstance(n := moment.notice, ClosureNotice) else None,
                 }
             )
-            if dry_run:
-                rows.append(settled(row, self.ledger.states(group)) or row)
-                continue
-            claim = self.ledger.claim(group, ["site"], None, now).get("site")
-            rows.append(row.mark("sent") if claim else row.mark("already sent", "showing"))
-            if claim:
-                claims.append((row, claim))
+            shown.append(row)
         if dry_run:
+            for row in shown:
+                group = Group(row.notice_id, row.occasion, channel.name)
+                rows.append(settled(row, self.ledger.states(group)) or row)
             if self.check_publishers:
                 await _check_plan(channel, entries, now, rows)
             return rows
-        try:
-            receipt = await channel.publish(entries, now)
-        except DeliveryError as exc:
-            retry_at = self.retry.next_attempt(now, 1, None)
-            self.ledger.mark_failed([(c.id, exc.message, retry_at) for _r, c in claims], now)
-            for row, _claim in claims:
-                row.mark("retry", exc.message)
-            return rows
-        self.ledger.mark_sent([(c.id, receipt) for _r, c in claims], now)
-        return rows
+        sender = Sender(self.ledger, self.retry, now, self.stop)
+        return rows + await sender.publish(channel, entries, shown, force=selection.force)
 
     def _remember(self, current: list[Notice]) -> None:
         """Snapshot each closure some channel has been told about, in its latest told version."""

@@ -3,6 +3,7 @@ requests, Google's errors, the token's life."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from broadcaster.channels.google_business import (
 from broadcaster.cli import app
 from broadcaster.config import GoogleBusinessConfig
 from broadcaster.errors import PermanentError, RetryableError
+from tests.commands import broadcast as run_broadcast
 from tests.fakes.conftest import Running, running
 from tests.fakes.google_business import (
     CLIENT_ID,
@@ -490,3 +492,58 @@ def test_an_unknown_outlet_skips_the_channel(configured: Path, gbp: Gbp) -> None
     configured.write_text(text, encoding="utf-8")
     output = broadcast("run", "--now", DEMO_NOW)
     assert "unknown outlet 'Jurong'" in output and gbp.fake.requests == []
+
+
+# A sync that fails on a later pass is a failed delivery (the issue's promise) -----------------
+
+
+def google_status() -> tuple[int, dict[str, Any]]:
+    code, output = run_broadcast("status", "--json")
+    channels = json.loads(output)["channels"]
+    return code, next(c for c in channels if c["channel"] == "google_business")
+
+
+def test_a_later_sync_google_refuses_is_retry_until_google_takes_it(
+    configured: Path, gbp: Gbp
+) -> None:
+    broadcast("run", "--now", DEMO_NOW)
+    text = configured.read_text(encoding="utf-8")
+    start, end = text.index("closures:\n"), text.index("\narticles:")
+    configured.write_text(text[:start] + "closures: []\n" + text[end:], encoding="utf-8")
+    gbp.fake.fail_with_5xx(503, times=None)
+
+    code, output = run_broadcast("run", "--now", "2024-03-21T09:00:00+08:00")
+    assert code == 1, output
+    code, status = google_status()
+    unavailable = "UNAVAILABLE: The service is currently unavailable."
+    assert (code, status["retry"]) == (1, 1)
+    assert status["last_error"] == (
+        f"google_business: Orchard (locations/{ORCHARD}): {unavailable}; "
+        f"google_business: Tampines (locations/{TAMPINES}): {unavailable}"
+    )
+    assert gbp.fake.closed_days(TAMPINES) == ["2024-03-26", "2024-03-27"]  # still closed
+
+    gbp.fake.clear_faults()  # the same state, tried again because the last sync failed
+    broadcast("run", "--now", "2024-03-21T10:00:00+08:00")
+    assert gbp.fake.special_hours[ORCHARD] == [CHRISTMAS_EVE, NATIONAL_DAY]
+    assert gbp.fake.special_hours[TAMPINES] == []
+    assert google_status()[1]["retry"] == 0
+
+
+def test_a_lost_patch_reply_is_synced_again_harmlessly(configured: Path, gbp: Gbp) -> None:
+    gbp.fake.fail_after_patch()
+    code, output = run_broadcast("run", "--now", DEMO_NOW)
+    assert code == 1, output
+    assert google_status()[1]["retry"] == 1
+
+    broadcast("run", "--now", "2024-03-20T10:00:00+08:00")
+    assert gbp.fake.closed_days(ORCHARD) == ["2024-03-26", "2024-03-27", "2024-08-09"]
+    assert gbp.fake.closed_days(TAMPINES) == ["2024-03-26", "2024-03-27"]
+    assert google_status()[1]["retry"] == 0
+
+
+def test_an_unchanged_state_once_synced_asks_google_nothing(configured: Path, gbp: Gbp) -> None:
+    broadcast("run", "--now", DEMO_NOW)
+    seen = len(gbp.fake.requests)
+    broadcast("run", "--now", "2024-03-20T10:00:00+08:00")
+    assert len(gbp.fake.requests) == seen
