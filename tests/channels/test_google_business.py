@@ -27,6 +27,7 @@ from broadcaster.cli import app
 from broadcaster.config import GoogleBusinessConfig
 from broadcaster.errors import PermanentError, RetryableError
 from tests.commands import broadcast as run_broadcast
+from tests.commands import history
 from tests.fakes.conftest import Running, running
 from tests.fakes.google_business import (
     CLIENT_ID,
@@ -547,3 +548,23 @@ def test_an_unchanged_state_once_synced_asks_google_nothing(configured: Path, gb
     seen = len(gbp.fake.requests)
     broadcast("run", "--now", "2024-03-20T10:00:00+08:00")
     assert len(gbp.fake.requests) == seen
+
+
+def test_a_refused_state_stays_failed_until_the_closures_change(configured: Path, gbp: Gbp) -> None:
+    gbp.fake.add_location(ORCHARD, CONFLICT)  # Google refuses any list holding these
+    code, output = run_broadcast("run", "--now", DEMO_NOW)
+    assert code == 1, output
+    code, status = google_status()
+    assert (code, status["failed"]) == (3, 1)  # a person is needed
+    seen = len(gbp.fake.requests)
+    code, output = run_broadcast("run", "--now", "2024-03-20T10:00:00+08:00")
+    assert code == 1 and len(gbp.fake.requests) == seen  # not asked again: it would refuse
+
+    text = configured.read_text(encoding="utf-8")
+    start, end = text.index("closures:\n"), text.index("\narticles:")
+    configured.write_text(text[:start] + "closures: []\n" + text[end:], encoding="utf-8")
+    broadcast("run", "--now", "2024-03-21T09:00:00+08:00")  # nothing of ours to show: done
+    code, status = google_status()
+    assert (code, status["failed"], status["retry"]) == (0, 0, 0)
+    (write,) = [d for d in history() if d["notice"] == "google_business:state"]
+    assert write["state"] == "sent"
