@@ -192,6 +192,25 @@ async def test_4xx_waits_for_a_later_pass_and_5xx_fails_that_recipient_only(
     assert email_rows(second) == [("sent", "", 1)]
 
 
+async def test_a_message_whose_reply_was_lost_is_unknown_and_never_resent(
+    sink: SmtpSink, here: Path
+) -> None:
+    config = write_project(here, subscribers(4), port=sink.port)
+    lost = "subscriber2@example.com"
+    sink.handler.drop_after_data = {lost}  # the server keeps the message, then hangs up
+
+    first = await run_pass(config)
+    assert first.exit_code() == 1
+    ((status, detail, count),) = email_rows(first)
+    assert (status, count) == ("unknown", 1)  # not hidden behind the three that went out
+    assert detail.startswith("unconfirmed: ") and detail.endswith(" (3 sent)")
+    assert states(here)[("closure-2024-03-26", lost)] == "unknown"
+
+    await run_pass(config, "2024-03-20T12:00:00+08:00")
+    assert sink.handler.per_address() == {f"subscriber{i}@example.com": 1 for i in range(4)}
+    assert states(here)[("closure-2024-03-26", lost)] == "unknown"  # a person decides
+
+
 async def test_a_list_already_served_is_not_read_again_until_it_changes(
     sink: SmtpSink, here: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
