@@ -68,6 +68,7 @@ class Dispatcher:
         http: httpx.AsyncClient,
         retry: RetryPolicy | None = None,
         stop: asyncio.Event | None = None,
+        extra_channels: Sequence[Channel] = (),
     ) -> None:
         self.config = loaded.config
         #: set by the worker on SIGTERM: the deliveries in hand finish, nothing new is claimed
@@ -82,7 +83,8 @@ class Dispatcher:
         self.unfitted: dict[Group, int] = {}
         #: set by ``broadcast plan``: publishers dry-run their change (Google's validateOnly)
         self.check_publishers = False
-        self.channels = build_channels(Deps(self.config, secrets, http, ledger))
+        #: the config's channels, then ``extra_channels`` (a channel of a test's own making)
+        self.channels = [*build_channels(Deps(self.config, secrets, http, ledger)), *extra_channels]
 
     async def run(
         self, now: datetime, selection: Selection = Selection(), *, dry_run: bool = False
