@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -460,7 +459,7 @@ def test_a_run_killed_mid_list_and_rerun_sends_everyone_exactly_once(
 
     rerun = start_run(config, here, "rerun.log")
     assert rerun.wait(180) == 0, (here / "rerun.log").read_text()
-    time.sleep(0.2)
+    slow_sink.wait_idle()  # the killed run's last message too: received, or lost for good
 
     received = slow_sink.handler.per_address()
     ledger = {target: state for (_notice, target), state in states(here).items()}
@@ -488,7 +487,7 @@ def test_a_run_killed_mid_list_and_rerun_sends_everyone_exactly_once(
         assert settled.exit_code == 0, settled.output
     final = start_run(config, here, "final.log")
     assert final.wait(120) == 0
-    time.sleep(0.2)
+    slow_sink.wait_idle()
     everyone = slow_sink.handler.per_address()
     assert len(everyone) == total and set(everyone.values()) == {1}
 
@@ -498,12 +497,11 @@ async def test_a_send_stopped_half_way_leaves_no_half_messages(sink: SmtpSink, h
     sink.handler.latency = 0.05
     config = write_project(here, subscribers(40), port=sink.port)
     task = asyncio.ensure_future(run_pass(config))
-    while sink.handler.count() < 4:
-        await asyncio.sleep(0.01)
+    await asyncio.to_thread(sink.wait_for, 4)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     arrived = sink.handler.count()
-    await asyncio.sleep(0.3)
+    await asyncio.to_thread(sink.wait_idle)  # every connection closed: nothing more can arrive
     assert sink.handler.count() <= arrived + 4  # at most what was already in flight
     assert max(sink.handler.per_address().values()) == 1
