@@ -69,6 +69,7 @@ class Dispatcher:
         http: httpx.AsyncClient,
         retry: RetryPolicy | None = None,
         stop: asyncio.Event | None = None,
+        extra_channels: Sequence[Channel] = (),
     ) -> None:
         self.config = loaded.config
         #: set by the worker on SIGTERM: the deliveries in hand finish, nothing new is claimed
@@ -83,7 +84,8 @@ class Dispatcher:
         self.unfitted: dict[Group, int] = {}
         #: set by ``broadcast plan``: publishers dry-run their change (Google's validateOnly)
         self.check_publishers = False
-        self.channels = build_channels(Deps(self.config, secrets, http, ledger))
+        #: the config's channels, then ``extra_channels`` (a channel of a test's own making)
+        self.channels = [*build_channels(Deps(self.config, secrets, http, ledger)), *extra_channels]
 
     async def run(
         self, now: datetime, selection: Selection = Selection(), *, dry_run: bool = False
@@ -242,7 +244,7 @@ class Dispatcher:
         if isinstance(channel, Publisher):
             await channel.prepare()
             mine = [(m, t) for m, t in chosen if channel.takes(m.notice.kind, m.occasion)]
-            return await self._publish(channel, mine, now, dry_run)
+            return await self._publish(channel, mine, now, selection, dry_run)
         breaker = Breaker.load(self.ledger, channel.name)
         if dry_run or not breaker.is_open(now):  # a paused channel's server is left alone
             await channel.prepare()  # e.g. read the server's limits before anything is rendered
@@ -373,12 +375,13 @@ class Dispatcher:
         channel: Publisher,
         mine: list[tuple[Moment, Timing]],
         now: datetime,
+        selection: Selection,
         dry_run: bool,
     ) -> list[Row]:
-        """The banner shows every notice whose banner window is open; record first appearances."""
-        rows, entries, claims = [], [], []
+        """The publisher shows every notice whose banner window is open: the whole state goes
+        to the Sender, which claims, publishes and records it (and each first appearance)."""
+        rows, shown, entries = [], [], []
         for moment, timing in mine:
-            group = Group(moment.notice.id, moment.occasion, channel.name)
             row = Row(moment.notice.id, moment.occasion, channel.name, "due")
             if timing != "due":
                 rows.append(row.mark(timing, _when(moment, timing)))
@@ -391,6 +394,7 @@ class Dispatcher:
                 fault = template_fault(exc, self.config.templates)
                 if fault is None:
                     raise  # not a template's doing: a bug
+                group = Group(moment.notice.id, moment.occasion, channel.name)
                 rows.append(self._unrendered(channel, group, row, fault, ["site"], now, dry_run))
                 continue  # the other notices are still shown
             entries.append(
@@ -404,27 +408,16 @@ class Dispatcher:
                     "closure": n.facts() if isinstance(n := moment.notice, ClosureNotice) else None,
                 }
             )
-            if dry_run:
-                rows.append(settled(row, self.ledger.states(group)) or row)
-                continue
-            claim = self.ledger.claim(group, ["site"], None, now).get("site")
-            rows.append(row.mark("sent") if claim else row.mark("already sent", "showing"))
-            if claim:
-                claims.append((row, claim))
+            shown.append(row)
         if dry_run:
+            for row in shown:
+                group = Group(row.notice_id, row.occasion, channel.name)
+                rows.append(settled(row, self.ledger.states(group)) or row)
             if self.check_publishers:
                 await _check_plan(channel, entries, now, rows)
             return rows
-        try:
-            receipt = await channel.publish(entries, now)
-        except DeliveryError as exc:
-            retry_at = self.retry.next_attempt(now, 1, None)
-            self.ledger.mark_failed([(c.id, exc.message, retry_at) for _r, c in claims], now)
-            for row, _claim in claims:
-                row.mark("retry", exc.message)
-            return rows
-        self.ledger.mark_sent([(c.id, receipt) for _r, c in claims], now)
-        return rows
+        sender = Sender(self.ledger, self.retry, now, self.stop)
+        return rows + await sender.publish(channel, entries, shown, force=selection.force)
 
     def _remember(self, current: list[Notice]) -> None:
         """Snapshot each closure some channel has been told about, in its latest told version."""

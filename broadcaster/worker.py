@@ -61,6 +61,9 @@ log = logging.getLogger("broadcaster.worker")
 LAST_DAILY_PASS = "worker:last-daily-pass"  # kv key: ISO instant the last daily pass began
 Job = Literal["daily", "poll"]
 Clock = Callable[[], datetime]
+#: makes the dispatcher of one pass from the config as loaded for it and the worker's stop
+#: event; the default builds the config's channels (tests add their own channel here)
+Dispatchers = Callable[[Loaded, asyncio.Event], Dispatcher]
 
 
 def daily_trigger(config: Config) -> CronTrigger:
@@ -102,12 +105,14 @@ class Worker:
         http: httpx.AsyncClient,
         *,
         clock: Clock | None = None,
+        dispatchers: Dispatchers | None = None,
     ) -> None:
         self.loaded = loaded
         self.secrets = secrets
         self.ledger = ledger
         self.http = http
         self.clock = clock
+        self.dispatchers = dispatchers or self._dispatcher
         self.lock = asyncio.Lock()
         self.stopping = asyncio.Event()
         self.scheduler: AsyncIOScheduler | None = None
@@ -121,6 +126,8 @@ class Worker:
 
     async def daily_pass(self) -> Report | None:
         """A full pass (as ``broadcast run``); waits for a poll in progress to finish."""
+        if self.lock.locked():
+            log.info("daily pass waits for the pass in hand")
         async with self.lock:
             loaded = None if self.stopping.is_set() else self._reload()
             if loaded is None:
@@ -295,7 +302,10 @@ class Worker:
 
     def dispatcher_for(self, loaded: Loaded) -> Dispatcher:
         """A dispatcher for this pass (the config may have changed since the last)."""
-        return Dispatcher(loaded, self.secrets, self.ledger, self.http, stop=self.stopping)
+        return self.dispatchers(loaded, self.stopping)
+
+    def _dispatcher(self, loaded: Loaded, stop: asyncio.Event) -> Dispatcher:
+        return Dispatcher(loaded, self.secrets, self.ledger, self.http, stop=stop)
 
 
 async def _close(dispatcher: Dispatcher) -> None:

@@ -125,6 +125,7 @@ def test_a_feed_article_that_trips_a_template_fails_only_that_message(project: P
     sent = {(r["notice"], r["channel"]) for r in rows if r["state"] == "sent"}
     assert sent == {
         ("closure-2024-03-26", "banner"),
+        ("banner:state", "banner"),
         ("closure-2024-03-26", "email"),
         ("article-botox-depression", "email"),
     }

@@ -63,8 +63,7 @@ async def day(ledger: Ledger, social: Social, when: date, hour: int = 8) -> Repo
     social.today = when
     loaded = config_module.load("config/broadcaster.yaml")
     async with httpx.AsyncClient() as http:
-        dispatcher = Dispatcher(loaded, Secrets(), ledger, http)
-        dispatcher.channels = [*dispatcher.channels, social]
+        dispatcher = Dispatcher(loaded, Secrets(), ledger, http, extra_channels=[social])
         return await dispatcher.run(datetime(when.year, when.month, when.day, hour, tzinfo=SG))
 
 

@@ -137,7 +137,10 @@ def test_every_html_template_escapes_hostile_text(
     except TemplateMissing:
         return  # this channel has no HTML part for this occasion
     assert "<script>" not in html and "<b>Evil</b>" not in html
-    assert "&lt;script&gt;" in html or "&lt;b&gt;Evil" in html
+    assert "&lt;b&gt;Evil&lt;/b&gt;" in html  # every occasion names the outlets
+    # and all but a cancellation and the reopening give the reason
+    shows_reason = occasion not in ("cancel", "reopen")
+    assert ("&lt;script&gt;alert(1)&lt;/script&gt;" in html) is shows_reason
 
 
 @pytest.mark.parametrize(

@@ -307,8 +307,7 @@ async def run_pass(project: Path, feed: str, recorder: Recording, now: datetime 
     ledger = Ledger(loaded.config.database)
     try:
         async with httpx.AsyncClient() as http:
-            dispatcher = Dispatcher(loaded, Secrets(), ledger, http)
-            dispatcher.channels = [*dispatcher.channels, recorder]
+            dispatcher = Dispatcher(loaded, Secrets(), ledger, http, extra_channels=[recorder])
             return await dispatcher.run(now)
     finally:
         ledger.close()

@@ -187,10 +187,22 @@ class Publisher(Channel):
     """A channel that shows *state* rather than posting messages: the website banner, a
     business listing's special opening hours. Every pass hands it the full current set of
     entries (one per notice whose ``banner`` window is open, each with its rendered text and
-    the closure's facts); it makes its target match that set. The ledger still records one
-    delivery per notice, so ``history`` shows when each first appeared."""
+    the closure's facts); it makes its target match that set.
+
+    Making the target show a state is a delivery like any other (:meth:`Sender.publish
+    <broadcaster.send.Sender.publish>` claims, publishes and records it), so a write that fails
+    is ``retry`` or ``failed`` in the ledger, shown by ``status``, even when the state itself did
+    not change. The ledger also records one delivery per notice, so ``history`` shows when
+    each first appeared."""
 
     accepts = frozenset({"closure:banner"})
+    #: publishing a state again is harmless (the target is *set*, not appended to), so a
+    #: write whose outcome is unknown is simply made again
+    repeat_unknown_within = ALWAYS
+    #: True: publish on every pass even when the state is unchanged and was shown, which
+    #: proves the output is still there (cheap for local files); False: publish only when
+    #: the state changed or the last attempt did not succeed (a remote API's quota)
+    republish_each_pass: ClassVar[bool] = False
 
     def build(self, outgoing: Outgoing) -> Any:
         raise NotImplementedError(f"{self.name} publishes its whole state; see publish()")
