@@ -25,6 +25,7 @@ from broadcaster.channels.email import subscriber_warnings
 from broadcaster.channels.email.tokens import address_to_suppress
 from broadcaster.checks import config_problems
 from broadcaster.config import Loaded, Secrets
+from broadcaster.db_cli import db_app
 from broadcaster.dispatch import Dispatcher, Selection
 from broadcaster.errors import ConfigError, DeliveryError
 from broadcaster.ledger import OWNED
@@ -319,6 +320,7 @@ def unsubscribe(
 
 channels_app = typer.Typer(no_args_is_help=True, help="The channels broadcaster posts to.")
 app.add_typer(channels_app, name="channels")
+app.add_typer(db_app, name="db")
 
 
 @channels_app.command("check")
