@@ -3,22 +3,26 @@ and opening an up-to-date one costs a single query."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from broadcaster.errors import SetupError
 from broadcaster.ledger import Ledger, make_engine
 from broadcaster.ledger.migrations import HEAD, baseline
-from broadcaster.ledger.migrations.runner import revisions
+from broadcaster.ledger.migrations.runner import alembic_config, migration_lock, revisions
 from broadcaster.ledger.schema import metadata
 
 DATA = Path(__file__).parent / "data"
@@ -178,3 +182,37 @@ def test_a_ledger_a_newer_version_migrated_is_not_touched(ledger_url: str) -> No
         "this version of broadcaster does not know: a newer version has migrated it "
         "(upgrade broadcaster here too)"
     )
+
+
+def test_an_opener_waits_for_the_migration_in_progress_and_does_not_repeat_it(
+    ledger_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another process is migrating (we hold the lock, half way); the opener finds no version,
+    asks for the lock, waits, and once it has it sees the version the other one stamped."""
+    caplog.set_level(logging.INFO, logger="broadcaster.ledger")
+    asked = threading.Event()
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "BEGIN IMMEDIATE" in statement or "pg_advisory_xact_lock" in statement:
+            asked.set()
+
+    engine = make_engine(ledger_url)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            with migration_lock(engine) as conn:
+                sa.event.listen(sa.engine.Engine, "before_cursor_execute", seen)
+                try:
+                    opening = pool.submit(Ledger, ledger_url)
+                    assert asked.wait(timeout=60)  # a safety net, not a measurement
+                    assert not opening.done()  # it cannot have the lock: we hold it
+                    command.upgrade(alembic_config(conn), "head")
+                finally:
+                    sa.event.remove(sa.engine.Engine, "before_cursor_execute", seen)
+            ledger = opening.result(timeout=60)
+    finally:
+        engine.dispose()
+    try:
+        assert ledger.schema_revision() == HEAD
+    finally:
+        ledger.close()
+    assert [r.getMessage() for r in caplog.records if r.name == "broadcaster.ledger"] == []

@@ -25,11 +25,11 @@ log = logging.getLogger("broadcaster.ledger")
 
 def migrate(engine: Engine) -> str | None:
     """Take the lock, then migrate from whatever revision is found to HEAD; returns it."""
-    with _locked(engine) as conn:
+    with migration_lock(engine) as conn:
         found = MigrationContext.configure(conn).get_current_revision()
         if found == HEAD:
             return found
-        config = _config(conn)
+        config = alembic_config(conn)
         if found is not None and found not in _known(config):
             raise UnknownRevision(found)
         start = found
@@ -45,7 +45,7 @@ def migrate(engine: Engine) -> str | None:
 
 
 @contextmanager
-def _locked(engine: Engine) -> Iterator[Connection]:
+def migration_lock(engine: Engine) -> Iterator[Connection]:
     """One transaction that holds the migration lock from start to commit. Other openers
     wait here: on PostgreSQL for the advisory lock, on SQLite for the write lock (as long as
     the busy timeout allows)."""
@@ -83,14 +83,14 @@ def _made_before_migrations(conn: Connection) -> bool:
 
 def revisions() -> list[str]:
     """Every revision shipped, newest first."""
-    return _known(_config(None))
+    return _known(alembic_config(None))
 
 
 def _known(config: Config) -> list[str]:
     return [s.revision for s in ScriptDirectory.from_config(config).walk_revisions()]
 
 
-def _config(conn: Connection | None) -> Config:
+def alembic_config(conn: Connection | None) -> Config:
     """Alembic's configuration, made here instead of read from an alembic.ini."""
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent))
