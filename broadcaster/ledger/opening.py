@@ -52,7 +52,10 @@ def open_engine(url: str, where: str = "database", *, migrate: bool = True) -> E
 
 def make_engine(url: str, where: str = "database") -> Engine:
     """SQLite gets WAL and a busy timeout so concurrent processes wait instead of failing."""
-    parsed = sa.engine.make_url(_with_driver(url, where))
+    try:
+        parsed = sa.engine.make_url(_with_driver(url, where))
+    except (sa.exc.ArgumentError, ValueError):  # their text quotes the URL: not shown
+        raise SetupError(where, "is not a valid database URL", _EXAMPLES) from None
     if parsed.get_backend_name() == "sqlite":
         _check_sqlite_path(parsed, where)
         connect_args = {} if "timeout" in parsed.query else {"timeout": SQLITE_BUSY_TIMEOUT}

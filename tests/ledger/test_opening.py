@@ -62,6 +62,12 @@ def test_a_database_broadcaster_does_not_work_with_and_its_password_is_not_shown
     )
 
 
+def test_a_url_that_does_not_parse_and_its_password_is_not_shown() -> None:
+    assert _problem("postgresql://clinic:hunter2@db.example:fivefourthreetwo/clinic") == (
+        f"database: is not a valid database URL {EXAMPLES}"
+    )
+
+
 def test_postgresql_without_psycopg_says_which_extra_to_install(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
