@@ -51,7 +51,8 @@ def open_engine(url: str, where: str = "database", *, migrate: bool = True) -> E
 
 
 def make_engine(url: str, where: str = "database") -> Engine:
-    """SQLite gets WAL and a busy timeout so concurrent processes wait instead of failing."""
+    """An engine for ``url``, or a SetupError for a URL, driver or SQLite path that cannot
+    work. SQLite gets WAL and a busy timeout so concurrent processes wait instead of failing."""
     try:
         parsed = sa.engine.make_url(_with_driver(url, where))
     except (sa.exc.ArgumentError, ValueError):  # their text quotes the URL: not shown
