@@ -27,6 +27,7 @@ from broadcaster.channels.email.tokens import address_to_suppress
 from broadcaster.checks import config_problems
 from broadcaster.config import Loaded, Secrets
 from broadcaster.console import GuardedGroup, out, plain
+from broadcaster.db_cli import db_app
 from broadcaster.dispatch import Dispatcher, Selection
 from broadcaster.errors import ConfigError, ConfigProblem, DeliveryError, SetupError
 from broadcaster.init_cli import init
@@ -397,6 +398,7 @@ channels_app = typer.Typer(
 app.add_typer(channels_app, name="channels")
 app.add_typer(templates_app, name="templates")
 app.command("init")(init)
+app.add_typer(db_app, name="db")
 
 
 @channels_app.command("check")

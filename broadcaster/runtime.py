@@ -16,12 +16,17 @@ from broadcaster.ledger import Ledger
 USER_AGENT = "broadcaster/0.1 (+https://github.com/broadcaster)"
 
 
-def open_ledger(loaded: Loaded, secrets: Secrets) -> Ledger:
-    """The ledger at ``BROADCAST_DATABASE_URL`` if set (it may hold a password), else ``database:``."""
-    url = (
-        secrets.database_url.get_secret_value() if secrets.database_url else loaded.config.database
-    )
-    return Ledger(url)
+def open_ledger(loaded: Loaded, secrets: Secrets, *, migrate: bool = True) -> Ledger:
+    """The ledger at ``BROADCAST_DATABASE_URL`` if set (it may hold a password), else
+    ``database:``, brought to the newest schema unless ``migrate`` is off. A problem with it
+    is a SetupError naming the variable or the config line, never the URL."""
+    if secrets.database_url:
+        return Ledger(
+            secrets.database_url.get_secret_value(), where="BROADCAST_DATABASE_URL", migrate=migrate
+        )
+    line = loaded.line_of("database")
+    where = f"{loaded.path}:{line}: database" if line else f"{loaded.path}: database"
+    return Ledger(loaded.config.database, where=where, migrate=migrate)
 
 
 @asynccontextmanager

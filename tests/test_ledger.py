@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from broadcaster.ledger import Claim, Group, Ledger, make_engine
+from broadcaster.ledger import Claim, Group, Ledger
 
 NOW = datetime(2024, 3, 20, 1, 0, tzinfo=UTC)
 GROUP = Group("closure-2024-03-26", "announce", "email")
@@ -218,19 +218,3 @@ def test_processes_racing_for_the_same_deliveries_each_win_distinct_ones(ledger_
     won = [t for _pid, ts in results for t in ts]
     assert sorted(won) == sorted(targets)  # every delivery claimed exactly once overall
     assert len(set(won)) == len(won)
-
-
-def test_a_ledger_made_before_an_index_existed_gets_it(ledger_url: str) -> None:
-    Ledger(ledger_url).close()
-    engine = make_engine(ledger_url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP INDEX ix_deliveries_notice"))
-    names = {i["name"] for i in sa.inspect(engine).get_indexes("deliveries")}
-    assert "ix_deliveries_notice" not in names
-    engine.dispose()
-    ledger = Ledger(ledger_url)
-    try:
-        names = {i["name"] for i in sa.inspect(ledger.engine).get_indexes("deliveries")}
-        assert "ix_deliveries_notice" in names
-    finally:
-        ledger.close()

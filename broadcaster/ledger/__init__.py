@@ -42,17 +42,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
+from broadcaster.ledger import migrations
 from broadcaster.ledger.bulk import Bulk
-from broadcaster.ledger.schema import (
-    UTCDateTime,
-    deliveries,
-    kv,
-    make_engine,
-    metadata,
-    renders,
-    suppressions,
-    upgrade,
-)
+from broadcaster.ledger.opening import database_errors, make_engine, open_engine
+from broadcaster.ledger.schema import UTCDateTime, deliveries, kv, renders, suppressions
 
 __all__ = [
     "OWNED",
@@ -143,17 +136,38 @@ class Ledger:
     """All reads and writes of delivery state; one instance per process."""
 
     def __init__(
-        self, url: str, *, worker: str | None = None, lease: timedelta = timedelta(minutes=5)
+        self,
+        url: str,
+        *,
+        worker: str | None = None,
+        lease: timedelta = timedelta(minutes=5),
+        where: str = "database",
+        migrate: bool = True,
     ) -> None:
+        """Open the ledger at ``url``, migrating it to the newest schema first (under a lock)
+        unless ``migrate`` is off. ``where`` names the URL's origin in a SetupError."""
         self.url = url
         self.worker = worker or worker_name()
         self.lease = lease
-        self.engine = make_engine(url)
-        metadata.create_all(self.engine)
-        upgrade(self.engine)
+        self.where = where
+        self.engine = open_engine(url, where, migrate=migrate)
 
     def close(self) -> None:
         self.engine.dispose()
+
+    # -- schema -----------------------------------------------------------------------------
+
+    def schema_revision(self) -> str | None:
+        """The migration the ledger is at: ``migrations.HEAD`` when up to date, None when new
+        (or made before migrations existed)."""
+        with database_errors(self.engine, self.where):
+            return migrations.stamped(self.engine)
+
+    def migrate(self) -> str | None:
+        """Bring the ledger to ``migrations.HEAD`` under the migration lock; returns the
+        revision it was at once the lock was held."""
+        with database_errors(self.engine, self.where):
+            return migrations.upgrade(self.engine)
 
     # -- rendering once ---------------------------------------------------------------------
 

@@ -1,18 +1,16 @@
-"""The ledger's tables, and the engine they live in (SQLite by default, PostgreSQL to share).
+"""The ledger's tables, as the code uses them (SQLite by default, PostgreSQL to share).
 
 Every time is stored in UTC; ``UTCDateTime`` makes SQLite, which has no time zones, read back
-the same aware datetimes PostgreSQL does. A ledger made by an older version is brought up to
-date when opened (:func:`upgrade`).
+the same aware datetimes PostgreSQL does. The database gets these tables from the Alembic
+revisions in :mod:`broadcaster.ledger.migrations`: a change here needs a revision there.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Dialect
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -103,41 +101,3 @@ suppressions = sa.Table(
     sa.Column("reason", sa.String(200), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
-
-
-def make_engine(url: str) -> Engine:
-    """SQLite gets WAL and a busy timeout so concurrent processes wait instead of failing."""
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    engine = sa.create_engine(url, future=True)
-    if engine.dialect.name == "sqlite":
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
-    return engine
-
-
-def upgrade(engine: Engine) -> None:
-    """Bring a ledger made by an older version up to date. Columns and indexes are only ever
-    added (and columns are nullable), so ``ALTER TABLE ... ADD COLUMN`` and ``CREATE INDEX``
-    are the whole migration; ``create_all`` adds neither to a table that exists."""
-    inspector = sa.inspect(engine)
-    for table in metadata.sorted_tables:
-        present = {c["name"] for c in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name not in present:
-                kind = column.type.compile(dialect=engine.dialect)
-                with engine.begin() as conn:
-                    conn.execute(
-                        sa.text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
-                    )
-        for index in table.indexes:
-            index.create(engine, checkfirst=True)
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()

@@ -1,0 +1,68 @@
+"""``broadcast db``: the ledger's schema, for operators who migrate by hand.
+
+Every command migrates on open by itself (under a lock, so several starting together is
+safe); these are for a deploy step that migrates before the workers start, and for checking
+which revision a ledger is at. Exit status: 0 done, 2 the config or the database is wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+
+from broadcaster.console import GuardedGroup, out, plain
+from broadcaster.ledger import Ledger
+from broadcaster.ledger.migrations import HEAD
+from broadcaster.runtime import open_ledger
+
+db_app = typer.Typer(
+    cls=GuardedGroup,
+    no_args_is_help=True,
+    help="The ledger's schema: which revision, and upgrading it.",
+)
+
+ConfigOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--config",
+        "-c",
+        metavar="FILE",
+        help="The YAML config (default: $BROADCAST_CONFIG, else config/broadcaster.yaml).",
+    ),
+]
+
+
+@db_app.command("current")
+def current(config: ConfigOpt = None) -> None:
+    """Which schema revision the ledger is at, and the newest this version knows."""
+    revision = _with_ledger(config, Ledger.schema_revision)
+    if revision == HEAD:
+        out.print(plain(f"{revision} (the newest)"))
+    else:
+        found = revision or "none (a new ledger, or one from before migrations)"
+        out.print(plain(f"{found}; the newest is {HEAD}: run `broadcast db upgrade`"))
+
+
+@db_app.command("upgrade")
+def upgrade(config: ConfigOpt = None) -> None:
+    """Bring the ledger to the newest revision (under the migration lock; idempotent)."""
+    found = _with_ledger(config, Ledger.migrate)
+    if found == HEAD:
+        out.print(plain(f"already at {HEAD} (the newest)"))
+    else:
+        out.print(plain(f"upgraded from {found or 'none'} to {HEAD}"))
+
+
+def _with_ledger(config: str | None, work: Callable[[Ledger], str | None]) -> str | None:
+    """Open the ledger without migrating it, do ``work`` (a SetupError is one line, exit 2:
+    the CLI's guard)."""
+    from broadcaster.cli import load_config  # here, not at the top: cli.py imports this module
+
+    loaded, secrets = load_config(config)
+    ledger = open_ledger(loaded, secrets, migrate=False)
+    try:
+        return work(ledger)
+    finally:
+        ledger.close()

@@ -1,0 +1,1 @@
+"""Alembic revisions, one file each, oldest first (a package so they ship in the wheel)."""
