@@ -12,6 +12,8 @@ Modules: :mod:`.app` (wiring, pages), :mod:`.signup`, :mod:`.unsubscribe`, :mod:
 
 from __future__ import annotations
 
+import importlib
+
 from broadcaster.errors import SetupError
 
 EXTRA_HINT = "pip install 'broadcaster[serve]'"
@@ -19,13 +21,12 @@ EXTRA_HINT = "pip install 'broadcaster[serve]'"
 
 def require_extra() -> None:
     """Starlette, uvicorn and python-multipart are importable, or one clear SetupError."""
-    import importlib.util
-
-    missing = [
-        name
-        for name in ("starlette", "uvicorn", "multipart")
-        if importlib.util.find_spec(name) is None
-    ]
+    missing = []
+    for name in ("starlette", "uvicorn", "multipart"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
     if missing:
         raise SetupError(
             "broadcast serve",
