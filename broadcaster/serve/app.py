@@ -2,7 +2,7 @@
 
 Pages are Jinja templates (``broadcaster/templates/serve/*.html``; the admin's
 ``templates:`` folder overrides them file by file, as for messages). Every page goes out
-with ``Cache-Control: no-store`` (they carry tokens), ``Referrer-Policy: no-referrer`` (so a
+with ``Cache-Control: no-store`` (they carry tokens), ``Referrer-Policy: same-origin`` (so a
 token in the address never reaches another site) and a Content-Security-Policy that allows
 no script at all.
 
@@ -80,7 +80,7 @@ def page_headers(serve: Serve) -> dict[str, str]:
     actions = " ".join(["'self'", *sorted(serve.allowed_origins)])
     return {
         "Cache-Control": "no-store",
-        "Referrer-Policy": "no-referrer",
+        "Referrer-Policy": "same-origin",  # no-referrer would make Origin "null"
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": (
             "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "

