@@ -7,7 +7,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY broadcaster ./broadcaster
-RUN pip install '.[postgres]'
+RUN pip install '.[postgres,serve]'
 COPY templates ./templates
 COPY config ./config
 
@@ -19,4 +19,6 @@ USER broadcaster
 VOLUME ["/app/var", "/app/site"]
 
 # The daily pass and the feed poll; `docker stop` (SIGTERM) lets the pass in hand finish.
+# `broadcast serve` (the web application) listens on 8080 when serve.host is 0.0.0.0.
+EXPOSE 8080
 CMD ["broadcast", "worker"]

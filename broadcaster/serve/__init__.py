@@ -22,7 +22,7 @@ EXTRA_HINT = "pip install 'broadcaster[serve]'"
 def require_extra() -> None:
     """Starlette, uvicorn and python-multipart are importable, or one clear SetupError."""
     missing = []
-    for name in ("starlette", "uvicorn", "multipart"):
+    for name in ("starlette", "uvicorn", "python_multipart"):
         try:
             importlib.import_module(name)
         except ImportError:
