@@ -9,7 +9,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY broadcaster ./broadcaster
-RUN pip install '.[postgres]' && rm -rf /src
+RUN pip install '.[postgres,serve]' && rm -rf /src
 
 # Your config, and your template overrides (templates/: each file there replaces the built-in
 # template of its name; the folder must exist, since the config's `templates:` names it).
@@ -25,4 +25,6 @@ USER broadcaster
 VOLUME ["/app/var", "/app/site"]
 
 # The daily pass and the feed poll; `docker stop` (SIGTERM) lets the pass in hand finish.
+# `broadcast serve` (the web application) listens on 8080 when serve.host is 0.0.0.0.
+EXPOSE 8080
 CMD ["broadcast", "worker"]

@@ -34,6 +34,8 @@ from broadcaster.init_cli import init
 from broadcaster.ledger import OWNED
 from broadcaster.report import Report
 from broadcaster.runtime import dispatcher, open_ledger, parse_now
+from broadcaster.serve.run import serve_command
+from broadcaster.subscribers_cli import subscribers_app
 from broadcaster.template_check import template_errors, template_findings
 from broadcaster.templates_cli import templates_app
 
@@ -203,16 +205,26 @@ def run(config: ConfigOpt = None, now: NowOpt = None, log_format: LogOpt = "text
 
 
 @app.command()
-def worker(config: ConfigOpt = None, log_format: LogOpt = "text") -> None:
+def worker(
+    config: ConfigOpt = None,
+    log_format: LogOpt = "text",
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Also run `broadcast serve` in this process.")
+    ] = False,
+) -> None:
     """Run until stopped: the daily pass and the feed poll.
 
     The daily pass runs at schedule.daily_at, the feed poll every schedule.feed_poll_minutes.
     SIGTERM or SIGINT finish the pass in hand, then exit 0."""
     from broadcaster.worker import run_worker
 
+    if serve:
+        from broadcaster.serve import require_extra
+
+        require_extra()
     loaded, secrets = load_config(config)
     logs.setup(secrets.all_values(), level="INFO", fmt=log_format)
-    _run(run_worker(loaded, secrets))
+    _run(run_worker(loaded, secrets, serve=serve))
 
 
 @app.command()
@@ -399,6 +411,8 @@ app.add_typer(channels_app, name="channels")
 app.add_typer(templates_app, name="templates")
 app.command("init")(init)
 app.add_typer(db_app, name="db")
+app.add_typer(subscribers_app, name="subscribers")
+app.command("serve")(serve_command)
 
 
 @channels_app.command("check")

@@ -465,6 +465,50 @@ class Schedule(Strict):
         return time.fromisoformat(self.daily_at)
 
 
+class ServeRateLimits(Strict):
+    """``serve.rate_limit``: sign-up requests allowed per hour (per process)."""
+
+    per_ip_per_hour: int = Field(default=20, ge=1, le=100_000)
+    per_address_per_hour: int = Field(default=3, ge=1, le=100)
+
+
+class ServeConfig(Strict):
+    """``serve``: the web application of ``broadcast serve`` (sign-up, one-click unsubscribe,
+    preferences, the banner files, health). Its signing key is BROADCAST_SERVE_SECRET."""
+
+    #: where people reach it, as written in confirmation links; a path is the prefix the
+    #: reverse proxy strips (https://clinic.example/notices-app -> /notices-app)
+    public_url: ApiUrl
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    #: proxies whose X-Forwarded-For/-Proto are believed (the client's address, https)
+    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1"])
+    #: sites that may embed the sign-up form (site.url and public_url always may)
+    allowed_origins: list[str] = Field(default_factory=list)
+    signup: bool = True
+    confirm_hours: int = Field(default=48, ge=1, le=24 * 30)
+    rate_limit: ServeRateLimits = Field(default_factory=ServeRateLimits)
+    #: /healthz answers 503 when no pass has completed for this long (a stopped worker)
+    health_max_age_hours: float = Field(default=25, gt=0, le=24 * 30)
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        from urllib.parse import urlsplit
+
+        for origin in value:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+                raise ValueError(f"{origin!r} is not an origin like https://www.clinic.example")
+        return [o.rstrip("/") for o in value]
+
+    @property
+    def path_prefix(self) -> str:
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.public_url).path.rstrip("/")
+
+
 class Config(Strict):
     site: Site
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)
@@ -475,6 +519,7 @@ class Config(Strict):
     #: a folder of the admin's own templates, each overriding the built-in one of its name
     templates: Path | None = None
     schedule: Schedule = Field(default_factory=Schedule)
+    serve: ServeConfig | None = None  # ``broadcast serve``
 
     @field_validator("closures", mode="before")
     @classmethod
@@ -510,6 +555,8 @@ class Secrets(BaseSettings):
     apprise_urls: SecretStr | None = None
     #: overrides ``database:`` -- a PostgreSQL URL carries a password, so it may live here
     database_url: SecretStr | None = None
+    #: ``broadcast serve``: signs confirmation links, undo links and form tokens (32+ chars)
+    serve_secret: SecretStr | None = None
 
     def all_values(self) -> list[str]:
         """Every secret that is set, for redaction and for tests that grep output."""

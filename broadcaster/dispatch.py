@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from broadcaster import lifecycle
+from broadcaster import lifecycle, passes
 from broadcaster.breaker import STORM_LIMIT, Breaker
 from broadcaster.channels import Deps, build_channels, known_channels
 from broadcaster.channels.base import Channel, Publisher, Skipped
@@ -91,6 +91,18 @@ class Dispatcher:
         self, now: datetime, selection: Selection = Selection(), *, dry_run: bool = False
     ) -> Report:
         """One pass at ``now``; with ``dry_run`` nothing is claimed, sent or written (``plan``)."""
+        if dry_run:
+            return await self._pass(now, selection, dry_run=True)
+        started = datetime.now(UTC)
+        try:
+            report = await self._pass(now, selection, dry_run=False)
+        except Exception as exc:
+            passes.record(self.ledger, started, "error", type(exc).__name__)
+            raise
+        passes.record(self.ledger, started, "failed" if report.failed else "ok")
+        return report
+
+    async def _pass(self, now: datetime, selection: Selection, *, dry_run: bool) -> Report:
         if not dry_run:
             self.ledger.reap()
         notices, problems = await gather_notices(self.config, self.http, self.ledger)

@@ -329,9 +329,12 @@ def _log_report(what: str, report: Report) -> None:
     log.log(level, "%s at %s: %s", what, report.now.isoformat(), summary)
 
 
-async def run_worker(loaded: Loaded, secrets: Secrets, *, clock: Clock | None = None) -> None:
+async def run_worker(
+    loaded: Loaded, secrets: Secrets, *, clock: Clock | None = None, serve: bool = False
+) -> None:
     """The ``broadcast worker`` process: returns after SIGTERM/SIGINT, once the pass in hand
-    has finished."""
+    has finished. With ``serve``, ``broadcast serve``'s web application runs beside it on the
+    same ledger, and stops after it."""
     for chatty in ("apscheduler", "httpx", "httpcore"):  # a line per job run / request
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
     ledger = open_ledger(loaded, secrets)
@@ -340,6 +343,7 @@ async def run_worker(loaded: Loaded, secrets: Secrets, *, clock: Clock | None = 
             timeout=httpx.Timeout(20.0), headers={"User-Agent": USER_AGENT}
         ) as http:
             worker = Worker(loaded, secrets, ledger, http, clock=clock)
+            server = _web_server(loaded, secrets, ledger) if serve else None
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, worker.stop, f"received {sig.name}")
@@ -348,5 +352,14 @@ async def run_worker(loaded: Loaded, secrets: Secrets, *, clock: Clock | None = 
             finally:
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     loop.remove_signal_handler(sig)
+                if server is not None:
+                    server.stop()
+                    await server.wait()
     finally:
         ledger.close()
+
+
+def _web_server(loaded: Loaded, secrets: Secrets, ledger: Ledger) -> Any:
+    from broadcaster.serve.server import start
+
+    return start(loaded, secrets, ledger)

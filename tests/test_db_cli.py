@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from broadcaster.ledger.migrations import HEAD
 from tests.commands import broadcast
 
 LEGACY = Path(__file__).parent / "ledger/data/ledger-0.1.0.sqlite"
@@ -17,12 +18,12 @@ def test_a_ledger_from_0_1_0_is_upgraded_by_hand_once(project: Path) -> None:
     shutil.copy(LEGACY, project / "var/broadcaster.db")
     assert broadcast("db", "current") == (
         0,
-        "none (a new ledger, or one from before migrations); the newest is 0001: "
+        f"none (a new ledger, or one from before migrations); the newest is {HEAD}: "
         "run `broadcast db upgrade`\n",
     )
-    assert broadcast("db", "upgrade") == (0, "upgraded from none to 0001\n")
-    assert broadcast("db", "current") == (0, "0001 (the newest)\n")
-    assert broadcast("db", "upgrade") == (0, "already at 0001 (the newest)\n")
+    assert broadcast("db", "upgrade") == (0, f"upgraded from none to {HEAD}\n")
+    assert broadcast("db", "current") == (0, f"{HEAD} (the newest)\n")
+    assert broadcast("db", "upgrade") == (0, f"already at {HEAD} (the newest)\n")
     code, output = broadcast("history", "--json", "--limit", "100")
     assert code == 0 and len(output.splitlines()) == 13
 

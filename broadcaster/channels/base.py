@@ -140,6 +140,11 @@ class Channel(ABC):
         """Where a message goes; most channels have exactly one target."""
         return [Target(self.name)]
 
+    def targets_for(self, kind: str) -> Iterable[Target]:
+        """Where a notice of ``kind`` goes: a channel whose targets choose what they receive
+        (email preferences) narrows :meth:`targets` here."""
+        return self.targets()
+
     def targets_version(self) -> str | None:
         """Names the current list of targets (a file's size and time) when reading it is
         costly: a message already sent to the whole list is then not walked through again

@@ -101,3 +101,30 @@ suppressions = sa.Table(
     sa.Column("reason", sa.String(200), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
+
+#: Email subscribers who joined through ``broadcast serve`` (double opt-in) or were imported
+#: with ``broadcast subscribers import``; the CSV of ``channels.email.subscribers`` is read
+#: beside them. Only ``confirmed`` rows get notices. Queries: broadcaster.ledger.subscribers.
+subscribers = sa.Table(
+    "subscribers",
+    metadata,
+    sa.Column("address", sa.String(320), primary_key=True),  # normalised, lower case
+    sa.Column("name", sa.String(80), nullable=False, default=""),
+    sa.Column("language", sa.String(16), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | confirmed
+    sa.Column("source", sa.String(200), nullable=False),  # "form", "import:<file>"
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("confirmed_at", UTCDateTime, nullable=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+sa.Index("ix_subscribers_status", subscribers.c.status, subscribers.c.address)
+
+#: What each address wants (any subscriber, from the CSV or the table above): "all" notices,
+#: or "closures" only (closures and opening-hours changes, no articles). No row: "all".
+email_preferences = sa.Table(
+    "email_preferences",
+    metadata,
+    sa.Column("address", sa.String(320), primary_key=True),
+    sa.Column("topics", sa.String(16), nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)

@@ -16,6 +16,7 @@ files look real but verify nowhere, and nothing about that key is ever stored.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
@@ -37,6 +38,8 @@ from broadcaster.channels.email.smtp import SmtpSettings, SmtpTransport
 from broadcaster.channels.email.transport import Transport
 from broadcaster.config import Config, EmailConfig, Secrets
 from broadcaster.errors import DeliveryError
+from broadcaster.ledger import Ledger
+from broadcaster.ledger.subscribers import SubscriberBook
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +90,7 @@ class EmailChannel(Channel):
         transport: Transport,
         suppressions: SuppressionList,
         progress: SendProgress | None = None,
+        book: SubscriberBook | None = None,
     ) -> None:
         self.sender = sender
         self.subscriber_file = subscriber_file
@@ -97,6 +101,8 @@ class EmailChannel(Channel):
         self.suppressions = suppressions
         self.progress = progress or SendProgress(enabled=False)
         self._prepared: dict[tuple[str, str], Prepared] = {}
+        #: subscribers kept in the ledger database (sign-ups, imports), read after the CSV
+        self.book = book
 
     def targets(self) -> Iterator[Target]:
         """Every valid, not suppressed subscriber, read as a stream; problems are logged."""
@@ -137,12 +143,37 @@ class EmailChannel(Channel):
                 more,
             )
 
+    def targets_for(self, kind: str) -> Iterator[Target]:
+        """The CSV's subscribers, then the confirmed ones in the database; for an article,
+        without those who chose closures only. (One address in both gets one message: the
+        ledger's unique key sees to it.)"""
+        everyone = itertools.chain(self.targets(), self._book_targets())
+        if kind != "article" or self.book is None:
+            yield from everyone
+            return
+        while chunk := list(islice(everyone, LOOKUP_BATCH)):
+            skip = self.book.closures_only([t.key for t in chunk])
+            yield from (t for t in chunk if t.key not in skip)
+
+    def _book_targets(self) -> Iterator[Target]:
+        if self.book is None:
+            return
+        rows = self.book.confirmed()
+        while chunk := list(islice(rows, LOOKUP_BATCH)):
+            blocked = self.suppressions.suppressed([s.address for s in chunk])
+            for subscriber in chunk:
+                if subscriber.address not in blocked:
+                    yield Target(
+                        subscriber.address, {"address": subscriber.address, "name": subscriber.name}
+                    )
+
     def targets_version(self) -> str | None:
         try:
             stat = self.subscriber_file.stat()
         except OSError:
             return None
-        return f"{self.subscriber_file.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+        book = f":{self.book.version()}" if self.book is not None else ""
+        return f"{self.subscriber_file.resolve()}:{stat.st_size}:{stat.st_mtime_ns}{book}"
 
     def build(self, outgoing: Outgoing) -> Envelope:
         """The complete message for one subscriber (pure apart from the Date header)."""
@@ -222,6 +253,7 @@ def email_channel(section: EmailConfig, secrets: Secrets, store: object) -> Emai
         transport=_transport(section, sender, password),
         suppressions=store,
         progress=SendProgress.for_stdout(),
+        book=SubscriberBook(store.engine) if isinstance(store, Ledger) else None,
     )
 
 

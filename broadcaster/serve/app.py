@@ -1,0 +1,175 @@
+"""The web application: its state, its routes, and how every page is answered.
+
+Pages are Jinja templates (``broadcaster/templates/serve/*.html``; the admin's
+``templates:`` folder overrides them file by file, as for messages). Every page goes out
+with ``Cache-Control: no-store`` (they carry tokens), ``Referrer-Policy: same-origin`` (so a
+token in the address never reaches another site) and a Content-Security-Policy that allows
+no script at all.
+
+The database is reached through the synchronous ledger, so each handler does its queries
+in Starlette's thread pool and the event loop never waits on a disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from broadcaster.channels.email import tokens as unsubscribe_tokens
+from broadcaster.config import Loaded, Secrets
+from broadcaster.errors import SetupError
+from broadcaster.ledger import Ledger
+from broadcaster.ledger.subscribers import SubscriberBook
+from broadcaster.render import template_loader
+from broadcaster.serve import files, ops, signup, unsubscribe
+from broadcaster.serve.confirm import Confirmer
+from broadcaster.serve.guard import MAX_BODY, BodyLimit, RateLimiter, origin_of
+from broadcaster.serve.signing import MIN_SECRET_LENGTH
+
+log = logging.getLogger("broadcaster.serve")
+T = TypeVar("T")
+
+
+@dataclass
+class Serve:
+    """Everything the handlers share; one per process."""
+
+    loaded: Loaded
+    ledger: Ledger
+    book: SubscriberBook
+    pages: jinja2.Environment
+    key: bytes  # BROADCAST_SERVE_SECRET: form tokens, confirmation and undo links
+    unsubscribe_key: bytes | None  # BROADCAST_EMAIL_UNSUBSCRIBE_SECRET: the links in email
+    confirmer: Confirmer | None  # None: sign-up is off (no email channel, or serve.signup)
+    per_ip: RateLimiter
+    per_address: RateLimiter
+    allowed_origins: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def settings(self) -> Any:
+        assert self.loaded.config.serve is not None
+        return self.loaded.config.serve
+
+    @property
+    def site(self) -> dict[str, str]:
+        site = self.loaded.config.site
+        return {"name": site.name, "url": site.url, "language": site.language}
+
+    async def db(self, work: Callable[..., T], *args: Any) -> T:
+        """Run a ledger query off the event loop."""
+        return await run_in_threadpool(work, *args)
+
+    def page(self, request: Request, name: str, status: int = 200, **context: Any) -> Response:
+        """A page from ``serve/<name>.html``, with the headers every page needs."""
+        template = self.pages.get_template(f"serve/{name}.html")
+        html = template.render(site=self.site, prefix=request.scope.get("root_path", ""), **context)
+        return HTMLResponse(html, status_code=status, headers=page_headers(self))
+
+
+def page_headers(serve: Serve) -> dict[str, str]:
+    actions = " ".join(["'self'", *sorted(serve.allowed_origins)])
+    return {
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "same-origin",  # no-referrer would make Origin "null"
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": (
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+            f"form-action 'self' {actions}; frame-ancestors 'none'; base-uri 'none'"
+        ),
+    }
+
+
+def build_state(loaded: Loaded, secrets: Secrets, ledger: Ledger) -> Serve:
+    """The shared state for ``loaded``'s ``serve:`` section; SetupError if it cannot run."""
+    settings = loaded.config.serve
+    if settings is None:
+        raise SetupError(
+            str(loaded.path),
+            "has no serve: section",
+            "add serve: with at least public_url (see config/broadcaster.yaml)",
+        )
+    key = _secret(secrets.serve_secret, "BROADCAST_SERVE_SECRET", MIN_SECRET_LENGTH)
+    assert key is not None
+    unsubscribe_key = None
+    if secrets.email_unsubscribe_secret is not None:
+        unsubscribe_key = _secret(
+            secrets.email_unsubscribe_secret,
+            "BROADCAST_EMAIL_UNSUBSCRIBE_SECRET",
+            unsubscribe_tokens.MIN_SECRET_LENGTH,
+        )
+    pages = page_environment(loaded)
+    site = {"name": loaded.config.site.name, "url": loaded.config.site.url}
+    email = loaded.config.channels.email
+    confirmer = (
+        Confirmer(email, secrets, ledger, pages, site)
+        if email is not None and settings.signup
+        else None
+    )
+    allowed = {o for o in (origin_of(loaded.config.site.url), origin_of(settings.public_url)) if o}
+    allowed |= {o.lower() for o in settings.allowed_origins}
+    return Serve(
+        loaded=loaded,
+        ledger=ledger,
+        book=SubscriberBook(ledger.engine),
+        pages=pages,
+        key=key,
+        unsubscribe_key=unsubscribe_key,
+        confirmer=confirmer,
+        per_ip=RateLimiter(settings.rate_limit.per_ip_per_hour),
+        per_address=RateLimiter(settings.rate_limit.per_address_per_hour),
+        allowed_origins=frozenset(allowed),
+    )
+
+
+def page_environment(loaded: Loaded) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=template_loader(loaded.config.templates),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def create_app(serve: Serve) -> BodyLimit:
+    """The ASGI application: Starlette's routes inside the body cap."""
+    routes = [
+        *signup.routes(serve),
+        *unsubscribe.routes(serve),
+        *files.routes(serve),
+        *ops.routes(serve),
+    ]
+    app = Starlette(routes=routes)
+    app.state.serve = serve
+    return BodyLimit(app, MAX_BODY)
+
+
+def _secret(value: Any, name: str, minimum: int) -> bytes | None:
+    text = value.get_secret_value() if value is not None else ""
+    if not text:
+        raise SetupError(
+            name,
+            "is not set",
+            f"set it to {minimum}+ random characters, e.g. "
+            'python -c "import secrets; print(secrets.token_urlsafe(32))"',
+        )
+    if len(text) < minimum:
+        raise SetupError(name, f"is too short ({len(text)} characters)", f"use {minimum}+")
+    return str(text).encode("utf-8")
+
+
+def random_id() -> str:
+    return os.urandom(8).hex()
+
+
+__all__ = ["Route", "Serve", "build_state", "create_app", "random_id"]
