@@ -36,7 +36,7 @@ PLACEHOLDER = "/*BANNER_DATA*/null"
 
 class BannerChannel(Publisher):
     name = "banner"
-    accepts = frozenset({"closure:banner"})
+    accepts = frozenset({"banner"})
     parts = ("text", "html")
 
     def __init__(self, output_dir: Path, site: Site | None = None) -> None:

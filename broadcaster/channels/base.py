@@ -118,7 +118,9 @@ class Channel(ABC):
     """Base of all channels: subclasses set the class attributes and write build/send."""
 
     name: ClassVar[str]
-    #: which (kind:occasion) pairs this channel takes, e.g. {"closure:announce", "article:publish"}
+    #: the occasions this channel takes, whatever the kind of notice: e.g. {"announce",
+    #: "remind", "publish"}; corrections, cancellations and the reopen message go wherever
+    #: "announce" goes (as the config's ``lifecycle:`` routes them)
     accepts: ClassVar[frozenset[str]]
     #: template parts to render for it ("text", "html", "subject")
     parts: ClassVar[tuple[str, ...]] = ("text",)
@@ -132,8 +134,8 @@ class Channel(ABC):
     #: True if build() turns an Outgoing with ``original`` into an edit of that post
     supports_edit: ClassVar[bool] = False
 
-    def takes(self, kind: str, occasion: str) -> bool:
-        return f"{kind}:{occasion}" in self.accepts
+    def takes(self, occasion: str) -> bool:
+        return occasion in self.accepts
 
     def targets(self) -> Iterable[Target]:
         """Where a message goes; most channels have exactly one target."""
@@ -186,10 +188,10 @@ class Publisher(Channel):
     """A channel that shows *state* rather than posting messages: the website banner, a
     business listing's special opening hours. Every pass hands it the full current set of
     entries (one per notice whose ``banner`` window is open, each with its rendered text and
-    the closure's facts); it makes its target match that set. The ledger still records one
+    the notice's ``facts``); it makes its target match that set. The ledger still records one
     delivery per notice, so ``history`` shows when each first appeared."""
 
-    accepts = frozenset({"closure:banner"})
+    accepts = frozenset({"banner"})
 
     def build(self, outgoing: Outgoing) -> Any:
         raise NotImplementedError(f"{self.name} publishes its whole state; see publish()")
