@@ -1,5 +1,5 @@
 """Rules a config must obey beyond its shape: dates that make sense, outlets that exist, a
-subscriber list that can be read.
+subscriber list that can be read, channel names under ``lifecycle:`` that exist.
 
 ``load`` refuses the config on any ``error``; ``broadcast validate`` also shows ``warning``s
 (things that are allowed but probably not meant, such as the same closure entered twice).
@@ -13,6 +13,7 @@ when ``broadcast validate`` passes ``now``: a config that was valid yesterday st
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from contextlib import closing
@@ -48,6 +49,7 @@ def config_problems(loaded: Loaded, now: datetime | None = None) -> list[Finding
     for index, _closure in enumerate(loaded.config.closures):
         findings.extend(_closure_findings(loaded, index))
         findings.extend(_weekday_findings(loaded, index))
+        findings.extend(_reason_findings(loaded, index))
         if now is not None:
             findings.extend(_timing_findings(loaded, index, now))
     findings.extend(_duplicate_closures(loaded))
@@ -55,6 +57,7 @@ def config_problems(loaded: Loaded, now: datetime | None = None) -> list[Finding
     findings.extend(_subscriber_file_findings(loaded))
     findings.extend(_template_folder_findings(loaded))
     findings.extend(_output_folder_findings(loaded))
+    findings.extend(_lifecycle_findings(loaded))
     return sorted(findings, key=lambda f: f.severity != "error")
 
 
@@ -129,6 +132,57 @@ def _user() -> str:
         return f"uid {os.getuid()}"
 
 
+def _lifecycle_findings(loaded: Loaded) -> list[Finding]:
+    """``lifecycle:`` names channels: a misspelt one would silently send nothing there."""
+    rules = loaded.config.lifecycle
+    found = []
+    for key, names in (("remind", rules.remind or []), ("reopen", rules.reopen)):
+        for index, name in enumerate(names):
+            found.extend(_lifecycle_channel(loaded, key, index, name))
+    found.extend(_corrections_findings(loaded))
+    return found
+
+
+def _lifecycle_channel(loaded: Loaded, key: str, index: int, name: str) -> list[Finding]:
+    """One name under ``lifecycle.remind`` or ``lifecycle.reopen``: a known channel, one that
+    is configured, and one that posts messages (the banner shows state, it never reminds)."""
+    from broadcaster.channels import TYPES, configured_channels
+
+    at = ("lifecycle", key, index)
+    if name not in TYPES:
+        close = difflib.get_close_matches(name, list(TYPES), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}?" if close else f"channels: {', '.join(TYPES)}"
+        return [_finding(loaded, "error", at, f"unknown channel {name!r} ({hint})")]
+    if "announce" not in TYPES[name].accepts:
+        message = f"{name} does not announce notices, so it gets no {key} message"
+        return [_finding(loaded, "warning", at, message)]
+    if name not in configured_channels(loaded.config):
+        message = f"{name} is not configured (no channels.{name}): nothing is sent there"
+        return [_finding(loaded, "warning", at, message)]
+    return []
+
+
+def _corrections_findings(loaded: Loaded) -> list[Finding]:
+    """``corrections: edit`` edits the post only where the platform can; elsewhere the
+    correction goes out as a new post, which the admin should know."""
+    from broadcaster.channels import TYPES, configured_channels
+
+    if loaded.config.lifecycle.corrections != "edit":
+        return []
+    posting = [
+        name for name in configured_channels(loaded.config) if "announce" in TYPES[name].accepts
+    ]
+    cannot = [name for name in posting if not TYPES[name].supports_edit]
+    if not cannot:
+        return []
+    editing = [name for name, channel in TYPES.items() if channel.supports_edit]
+    message = (
+        f"{', '.join(cannot)} cannot edit a post: a correction goes out there as a new post "
+        f"(only {' and '.join(editing)} edit)"
+    )
+    return [_finding(loaded, "warning", ("lifecycle", "corrections"), message)]
+
+
 def _finding(
     loaded: Loaded, severity: Literal["error", "warning"], path: tuple[str | int, ...], message: str
 ) -> Finding:
@@ -175,6 +229,21 @@ def _closure_findings(loaded: Loaded, index: int) -> list[Finding]:
             )
         )
     return found
+
+
+def _reason_findings(loaded: Loaded, index: int) -> list[Finding]:
+    """The reason goes inside a sentence (``for {reason}.``): say what its own end becomes."""
+    from broadcaster.plaintext import clause
+
+    reason = loaded.config.closures[index].reason.strip()
+    at = ("closures", index, "reason")
+    if not clause(reason):
+        return [_finding(loaded, "error", at, "must say why in words, not only punctuation")]
+    if clause(reason) == reason:
+        return []
+    dropped = reason[len(clause(reason)) :].strip()
+    message = f'ends in "{dropped}", which the sentence supplies: it reads "for {clause(reason)}."'
+    return [_finding(loaded, "warning", at, message)]
 
 
 def _duplicate_closures(loaded: Loaded) -> list[Finding]:

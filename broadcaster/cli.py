@@ -28,10 +28,12 @@ from broadcaster.checks import config_problems
 from broadcaster.config import Loaded, Secrets
 from broadcaster.console import GuardedGroup, out, plain
 from broadcaster.dispatch import Dispatcher, Selection
-from broadcaster.errors import DeliveryError, SetupError
+from broadcaster.errors import ConfigError, ConfigProblem, DeliveryError, SetupError
+from broadcaster.init_cli import init
 from broadcaster.ledger import OWNED
 from broadcaster.report import Report
 from broadcaster.runtime import dispatcher, open_ledger, parse_now
+from broadcaster.template_check import template_errors, template_findings
 from broadcaster.templates_cli import templates_app
 
 app = typer.Typer(
@@ -105,6 +107,21 @@ def load_config(path: str | None) -> tuple[Loaded, Secrets]:
     return config_module.load(path), secrets
 
 
+def _refuse_broken_templates(problems: list[ConfigProblem]) -> None:
+    """A template error stops the command before anything is sent or written (exit 2)."""
+    if problems:
+        raise ConfigError(problems)
+
+
+async def _prove_templates(d: Dispatcher) -> list[str]:
+    """``validate``: every template against every notice, feed articles included; errors
+    exit 2, the warnings are returned to be shown."""
+    notices, _problems = await _notices(d)  # the problems are the dry run's to report
+    findings = template_findings(d.config, notices.items)
+    _refuse_broken_templates([f.as_config_problem() for f in findings if f.severity == "error"])
+    return [str(f) for f in findings if f.severity == "warning"]
+
+
 def _run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
@@ -127,7 +144,12 @@ def validate(config: ConfigOpt = None, now: NowOpt = None) -> None:
     loaded, secrets = load_config(config)
     moment = parse_now(now, loaded)
     warnings = [str(f) for f in config_problems(loaded, moment) if f.severity == "warning"]
-    report = _with_dispatcher(loaded, secrets, lambda d: d.run(moment, dry_run=True))
+
+    async def go(d: Dispatcher) -> Report:
+        warnings.extend(await _prove_templates(d))  # a template error: exit 2 here
+        return await d.run(moment, dry_run=True)
+
+    report = _with_dispatcher(loaded, secrets, go)
     warnings += [f"{loaded.path}: {d}" for d in report.duplicates]
     warnings += subscriber_warnings(loaded.config)
     warnings += [f"{loaded.path}: {p}" for p in report.feed_problems]
@@ -173,6 +195,7 @@ def run(config: ConfigOpt = None, now: NowOpt = None, log_format: LogOpt = "text
     loaded, secrets = load_config(config)
     logs.setup(secrets.all_values(), fmt=log_format)
     moment = parse_now(now, loaded)
+    _refuse_broken_templates(template_errors(loaded.config))
     report = _with_dispatcher(loaded, secrets, lambda d: d.run(moment))
     _print_report(report, title=f"Run at {moment.isoformat()}")
     raise typer.Exit(report.exit_code())
@@ -215,6 +238,7 @@ def send(
     selection = Selection(
         frozenset({notice_id}), frozenset(channel) if channel else None, push=True, force=force
     )
+    _refuse_broken_templates(template_errors(loaded.config))
 
     async def go(d: Dispatcher) -> Report:
         notices, _problems = await _notices(d)
@@ -251,6 +275,7 @@ def preview(
 ) -> None:
     """Show a notice's messages exactly as each channel will get them."""
     loaded, secrets = load_config(config)
+    _refuse_broken_templates(template_errors(loaded.config))
 
     async def go(d: Dispatcher) -> None:
         notices, _problems = await _notices(d)
@@ -371,6 +396,7 @@ channels_app = typer.Typer(
 )
 app.add_typer(channels_app, name="channels")
 app.add_typer(templates_app, name="templates")
+app.command("init")(init)
 
 
 @channels_app.command("check")

@@ -315,6 +315,26 @@ class AppriseConfig(Strict):
 
     urls: list[str] = Field(default_factory=list)
 
+    @model_validator(mode="after")
+    def _extra_installed(self) -> AppriseConfig:
+        """Without the optional package the channel could send nothing: say how to get it."""
+        if not _installed("apprise"):
+            raise ValueError(
+                "the apprise package is not installed: pip install 'broadcaster[apprise]' "
+                "(or remove channels.apprise)"
+            )
+        return self
+
+
+def _installed(module: str) -> bool:
+    """Whether an optional extra's package can be imported, without importing it."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
 
 GRAPH_VERSION = r"^v\d{1,3}\.0$"
 

@@ -9,10 +9,11 @@ failing channel only ever affects its own rows in the report.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 import httpx
@@ -21,13 +22,13 @@ from broadcaster import lifecycle
 from broadcaster.breaker import STORM_LIMIT, Breaker
 from broadcaster.channels import Deps, build_channels, known_channels
 from broadcaster.channels.base import Channel, Publisher, Skipped
-from broadcaster.config import Loaded, Secrets
+from broadcaster.config import Lifecycle, Loaded, Secrets
 from broadcaster.errors import DeliveryError
 from broadcaster.ledger import Group, Ledger
 from broadcaster.length import fit
 from broadcaster.lifecycle import Told, correctable
 from broadcaster.notices import Notice, about_days
-from broadcaster.render import Message, Renderer
+from broadcaster.render import Message, Renderer, TemplateFault, template_fault
 from broadcaster.report import Report, Row, settled
 from broadcaster.retry import RetryPolicy
 from broadcaster.schedule import Moment, Timing, midnight, moments
@@ -69,6 +70,7 @@ class Dispatcher:
         http: httpx.AsyncClient,
         retry: RetryPolicy | None = None,
         stop: asyncio.Event | None = None,
+        extra_channels: Sequence[Channel] = (),
     ) -> None:
         self.config = loaded.config
         #: set by the worker on SIGTERM: the deliveries in hand finish, nothing new is claimed
@@ -83,7 +85,8 @@ class Dispatcher:
         self.unfitted: dict[Group, int] = {}
         #: set by ``broadcast plan``: publishers dry-run their change (Google's validateOnly)
         self.check_publishers = False
-        self.channels = build_channels(Deps(self.config, secrets, http, ledger))
+        #: the config's channels, then ``extra_channels`` (a channel of a test's own making)
+        self.channels = [*build_channels(Deps(self.config, secrets, http, ledger)), *extra_channels]
 
     async def run(
         self, now: datetime, selection: Selection = Selection(), *, dry_run: bool = False
@@ -224,21 +227,7 @@ class Dispatcher:
         """Does the lifecycle config route this occasion to this channel?"""
         if isinstance(channel, Skipped):
             return False
-        if isinstance(channel, Publisher):
-            return channel.takes(occasion)
-        announces = channel.takes("announce")
-        rules = self.config.lifecycle
-        if occasion == "remind":
-            return announces and (
-                channel.name in rules.remind
-                if rules.remind is not None
-                else channel.takes(occasion)
-            )
-        if occasion == "reopen":
-            return announces and channel.name in rules.reopen
-        if occasion in ("update", "cancel"):
-            return announces
-        return channel.takes(occasion)
+        return routed(channel, occasion, self.config.lifecycle)
 
     # -- doing them ---------------------------------------------------------------------------
 
@@ -255,7 +244,7 @@ class Dispatcher:
         if isinstance(channel, Publisher):
             await channel.prepare()
             mine = [(m, t) for m, t in chosen if channel.takes(m.occasion)]
-            return await self._publish(channel, mine, now, dry_run)
+            return await self._publish(channel, mine, now, selection, dry_run)
         breaker = Breaker.load(self.ledger, channel.name)
         if dry_run or not breaker.is_open(now):  # a paused channel's server is left alone
             await channel.prepare()  # e.g. read the server's limits before anything is rendered
@@ -298,13 +287,54 @@ class Dispatcher:
             return already or row.mark(job.timing, _when(job.moment, job.timing))
         if occasion == "remind" and not self._announced_before(notice, channel, job.moment):
             return row.mark("superseded", "announced within the reminder window")
-        render_id, message = self._render(channel, job, store=not dry_run)
+        try:
+            render_id, message = self._render(channel, job, store=not dry_run)
+        except Exception as exc:
+            fault = template_fault(exc, self.config.templates)
+            if fault is None:
+                raise  # not a template's doing: a bug
+            keys = (t.key for t in channel.targets())
+            return self._unrendered(channel, group, row, fault, keys, sender.now, dry_run)
         row.length, row.limit = _measure(channel, message)
         row.length = self.unfitted.get(_render_group(group), row.length)
         if dry_run:
             return self._settled(row, group, selection) or row
         parcel = Parcel(notice, group, message, render_id, job.edit_of)
         return await sender.send(channel, parcel, row)  # it reads the group's states itself
+
+    def _unrendered(
+        self,
+        channel: Channel,
+        group: Group,
+        row: Row,
+        fault: TemplateFault,
+        targets: Iterable[str],
+        now: datetime,
+        dry_run: bool,
+    ) -> Row:
+        """A message its template failed to render (a feed's text can trip a template that
+        the config's own notices passed): recorded for each target with the template's file
+        and line, and the other messages and channels go on.
+
+        A message is ``failed`` (a person fixes the template, then sends it again); a
+        publisher's entry is left to ``retry``: it shows state, so the first pass after the
+        fix shows it."""
+        publisher = isinstance(channel, Publisher)
+        again = "" if publisher else f" --channel {channel.name} --force"
+        detail = f"{fault} (fix the template, then: broadcast send {group.notice_id}{again})"
+        if dry_run:
+            return row.mark("failed", detail)
+        retry_at = self.retry.next_attempt(now, 1, None) if publisher else None
+        recorded = 0
+        keys = iter(targets)
+        while chunk := list(islice(keys, channel.claim_batch)):
+            claims = self.ledger.claim(group, chunk, None, now)
+            self.ledger.mark_failed([(c.id, detail, retry_at) for c in claims.values()], now)
+            recorded += len(claims)
+        if not recorded:  # every target already holds a delivery: show what it holds
+            return settled(row, self.ledger.states(group)) or row.mark("failed", detail)
+        row.count = recorded
+        return row.mark("retry" if publisher else "failed", detail)
 
     def _settled(self, row: Row, group: Group, selection: Selection) -> Row | None:
         """The row for what the ledger already holds of ``group`` (a forced resend: nothing)."""
@@ -345,19 +375,28 @@ class Dispatcher:
         channel: Publisher,
         mine: list[tuple[Moment, Timing]],
         now: datetime,
+        selection: Selection,
         dry_run: bool,
     ) -> list[Row]:
-        """The banner shows every notice whose banner window is open; record first appearances."""
-        rows, entries, claims = [], [], []
+        """The publisher shows every notice whose banner window is open: the whole state goes
+        to the Sender, which claims, publishes and records it (and each first appearance)."""
+        rows, shown, entries = [], [], []
         for moment, timing in mine:
-            group = Group(moment.notice.id, moment.occasion, channel.name)
             row = Row(moment.notice.id, moment.occasion, channel.name, "due")
             if timing != "due":
                 rows.append(row.mark(timing, _when(moment, timing)))
                 continue
-            message = self._message(
-                channel, Job(moment, timing, moment.occasion), store=not dry_run
-            )
+            try:
+                message = self._message(
+                    channel, Job(moment, timing, moment.occasion), store=not dry_run
+                )
+            except Exception as exc:
+                fault = template_fault(exc, self.config.templates)
+                if fault is None:
+                    raise  # not a template's doing: a bug
+                group = Group(moment.notice.id, moment.occasion, channel.name)
+                rows.append(self._unrendered(channel, group, row, fault, ["site"], now, dry_run))
+                continue  # the other notices are still shown
             entries.append(
                 {
                     "id": moment.notice.id,
@@ -371,27 +410,16 @@ class Dispatcher:
                     "closure": facts if about_days(facts := moment.notice.facts()) else None,
                 }
             )
-            if dry_run:
-                rows.append(settled(row, self.ledger.states(group)) or row)
-                continue
-            claim = self.ledger.claim(group, ["site"], None, now).get("site")
-            rows.append(row.mark("sent") if claim else row.mark("already sent", "showing"))
-            if claim:
-                claims.append((row, claim))
+            shown.append(row)
         if dry_run:
+            for row in shown:
+                group = Group(row.notice_id, row.occasion, channel.name)
+                rows.append(settled(row, self.ledger.states(group)) or row)
             if self.check_publishers:
                 await _check_plan(channel, entries, now, rows)
             return rows
-        try:
-            receipt = await channel.publish(entries, now)
-        except DeliveryError as exc:
-            retry_at = self.retry.next_attempt(now, 1, None)
-            self.ledger.mark_failed([(c.id, exc.message, retry_at) for _r, c in claims], now)
-            for row, _claim in claims:
-                row.mark("retry", exc.message)
-            return rows
-        self.ledger.mark_sent([(c.id, receipt) for _r, c in claims], now)
-        return rows
+        sender = Sender(self.ledger, self.retry, now, self.stop)
+        return rows + await sender.publish(channel, entries, shown, force=selection.force)
 
     def _remember(self, current: list[Notice]) -> None:
         """Snapshot each closure some channel has been told about, in its latest told version."""
@@ -433,6 +461,30 @@ async def _check_plan(
     for row in rows:
         if note and row.status in ("due", "already sent"):
             row.mark("failed" if failed and row.status == "due" else row.status, note)
+
+
+def routed(channel: Channel | type[Channel], occasion: str, rules: Lifecycle) -> bool:
+    """Does ``lifecycle:`` send this occasion to this channel, whatever the kind of notice?
+    A channel type will do (checking the templates builds no channel, so it needs no secrets).
+
+    Corrections, cancellations and the reopening go only where the announcement goes; the
+    reminder goes where ``lifecycle.remind`` says (default: every channel that takes one)."""
+    takes = channel.accepts.__contains__
+    publisher = isinstance(channel, Publisher) or (
+        isinstance(channel, type) and issubclass(channel, Publisher)
+    )
+    if publisher:
+        return takes(occasion)
+    announces = takes("announce")
+    if occasion == "remind":
+        return announces and (
+            channel.name in rules.remind if rules.remind is not None else takes(occasion)
+        )
+    if occasion == "reopen":
+        return announces and channel.name in rules.reopen
+    if occasion in ("update", "cancel"):
+        return announces
+    return takes(occasion)
 
 
 def moment_floor() -> datetime:

@@ -33,6 +33,7 @@ from broadcaster.channels.webhook import WebhookChannel
 from broadcaster.dispatch import Dispatcher
 from broadcaster.ledger import Group
 from broadcaster.notices import Notice, about_days
+from broadcaster.plaintext import clause
 from broadcaster.render import Message, day
 from broadcaster.send import outgoing_for
 
@@ -228,7 +229,7 @@ def _summary(notice: Notice) -> dict[str, Any]:
         again = "Usual hours again" if hours else "Open again"
         return {
             "what": f"{what} {day(start)} to {day(end)}, {where}",
-            "detail": f"Reason: {facts['reason']}. {again} {day(resume)}.",
+            "detail": f"Reason: {clause(facts['reason'])}. {again} {day(resume)}.",
         }
     fields = notice.post_fields()
     return {"what": fields.title or notice.id, "detail": fields.link or notice.kind}

@@ -24,14 +24,17 @@ Undefined variables are errors (StrictUndefined), so a typo in a template fails
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import jinja2
 
 from broadcaster.config import Site
 from broadcaster.notices import Notice
+from broadcaster.plaintext import clause
 
 #: A rendered message: part name ("text", "html", "subject") -> the final text.
 Message = dict[str, str]
@@ -52,6 +55,7 @@ class Renderer:
 
     def __init__(self, site: Site, template_dir: Path | None) -> None:
         self.site = site
+        self.template_dir = template_dir  # the admin's overrides, if any
         self.env = jinja2.Environment(
             loader=template_loader(template_dir),
             autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
@@ -60,7 +64,7 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=False,
         )
-        self.env.filters.update(day=day, long_day=long_day, join_and=join_and)
+        self.env.filters.update(day=day, long_day=long_day, join_and=join_and, clause=clause)
 
     def render(
         self,
@@ -122,6 +126,73 @@ def template_sources(overrides: Path | None) -> dict[str, Path]:
             if file.is_file() and file.name.endswith(TEMPLATE_SUFFIXES):
                 found[file.relative_to(root).as_posix()] = file
     return dict(sorted(found.items()))
+
+
+@dataclass(frozen=True)
+class TemplateFault:
+    """What is wrong in a template, where the admin can find it: ``file:line: message``."""
+
+    file: str
+    line: int | None
+    message: str
+    context: str = ""  # which message showed it, e.g. "rendering closure-2024-03-26 remind ..."
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.described}"
+
+    @property
+    def described(self) -> str:
+        return f"{self.message} ({self.context})" if self.context else self.message
+
+
+def template_fault(exc: BaseException, overrides: Path | None) -> TemplateFault | None:
+    """The template at fault for ``exc`` raised while rendering, or None when no template is
+    (a bug in the code, to be raised as it is).
+
+    Jinja rewrites a rendering error's traceback so that each template frame carries the
+    template's file and line: the innermost such frame is where the error surfaced, and the
+    outermost (when it is another file) is where the admin's own template led there.
+    """
+    if isinstance(exc, TemplateMissing):
+        return TemplateFault(str(overrides or "broadcaster built-in templates"), None, str(exc))
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        name = exc.filename or exc.name or "?"
+        return TemplateFault(shown_name(name), exc.lineno, f"syntax error: {exc.message}")
+    frames = _template_frames(exc.__traceback__)
+    if not frames:
+        return None
+    (file, line), (outer_file, outer_line) = frames[-1], frames[0]
+    message = _one_line(exc)
+    if outer_file != file:
+        message += f" (from {shown_name(outer_file)}:{outer_line})"
+    return TemplateFault(shown_name(file), line, message)
+
+
+def shown_name(file: str) -> str:
+    """A template file as the admin knows it: the path of their own file as the config names
+    it, or ``broadcaster built-in <name>`` for one that ships with broadcaster."""
+    path = Path(file)
+    if path.is_absolute() and path.is_relative_to(BUILTIN_TEMPLATES):
+        return f"broadcaster built-in {path.relative_to(BUILTIN_TEMPLATES).as_posix()}"
+    return path.as_posix()
+
+
+def _template_frames(tb: TracebackType | None) -> list[tuple[str, int]]:
+    """(file, line) of each template frame, outermost first (see jinja2.debug)."""
+    frames = []
+    while tb is not None:
+        if "__jinja_exception__" in tb.tb_frame.f_globals:
+            frames.append((tb.tb_frame.f_code.co_filename, tb.tb_lineno))
+        tb = tb.tb_next
+    return frames
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return f"no template {exc.name!r} (see `broadcast templates list`)"
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if isinstance(exc, jinja2.TemplateError) else f"{type(exc).__name__}: {text}"
 
 
 def base_occasion(occasion: str) -> str:

@@ -84,7 +84,7 @@ def summarise(row: Row, tally: dict[str, int], errors: list[str], states: dict[s
     """The row after sending: failures first, so nothing bad hides behind a success count."""
     detail = "; ".join(dict.fromkeys(errors))[:300]
     sent = tally.get("sent", 0)
-    failures: tuple[Status, ...] = ("failed", "retry")
+    failures: tuple[Status, ...] = ("unknown", "failed", "retry")  # as in _SETTLED
     for status in failures:
         if tally.get(status):
             row.count = tally[status]

@@ -7,24 +7,31 @@ arrive. The channel takes each claimed delivery only as its attempt starts, and 
 marks it ``sending`` (START_AHEAD at a time, in the same transaction as the outcomes so far),
 so a killed process leaves as ``unknown`` only the few messages it had started; its other
 claims are released to the next pass.
+
+A publisher (the banner, Google special hours) shows a *state*, and making it show one is a
+delivery too (:meth:`Sender.publish`): notice ``<channel>:state``, occasion ``publish``,
+target ``site``, one seq per write of a new state (or of the same state after its output was
+lost). Its failure is ``retry`` or ``failed`` like any other, whether or not the state changed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any
 
-from broadcaster.channels.base import Channel, Outgoing, Receipt, Target
+from broadcaster.channels.base import Channel, Outgoing, Publisher, Receipt, Target
 from broadcaster.errors import AlreadyDelivered, DeliveryError, NoReply, RetryableError
 from broadcaster.ledger import Claim, Group, Ledger
 from broadcaster.notices import Notice
 from broadcaster.render import Message
-from broadcaster.report import Row, summarise
+from broadcaster.report import Row, settled, summarise
 from broadcaster.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -32,6 +39,10 @@ log = logging.getLogger(__name__)
 #: Deliveries marked ``sending`` together, just before the first of them is taken: at most
 #: this many (plus those in flight) are ``unknown`` after a kill; fewer means more transactions.
 START_AHEAD = 8
+#: a publisher's state in the ledger: notice ``<channel>:state``, this occasion, this target
+STATE_OCCASION, STATE_TARGET = "publish", "site"
+#: + channel name -> {"seq", "digest"}: which state the publisher's latest write carries
+SHOWN_KEY = "publish:"
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,124 @@ class Sender:
             self.ledger.mark_completed(parcel.group, version)
         row.attempted = bool(tally)  # only this pass's outcomes count toward a storm
         return summarise(row, tally, errors, states)
+
+    async def publish(
+        self,
+        channel: Publisher,
+        entries: Sequence[dict[str, Any]],
+        rows: Sequence[Row],
+        *,
+        force: bool = False,
+    ) -> list[Row]:
+        """Make ``channel`` show ``entries`` (``rows``: one per entry, in order), as a delivery.
+
+        The write is claimed, published and recorded like any message. A failure is ``retry``
+        (due again at the next pass, or when the server asked: the target may be fixed any
+        minute) or ``failed``, and every row shows it, even rows for notices shown long ago.
+        Once the state is shown, each notice's first appearance is recorded for ``history``.
+        Returns the rows, or one row for the state itself when no notice is shown and the
+        pass did something worth a line."""
+        state = Row("*", "banner", channel.name, "due")
+        seq = await self._show(channel, entries, state, force)
+        if state.status not in ("sent", "already sent"):
+            for row in rows:
+                row.mark(state.status, state.detail)
+            return list(rows) or [state]
+        self._appeared(channel, rows, seq)
+        return list(rows) or ([state] if state.status == "sent" else [])
+
+    async def _show(
+        self, channel: Publisher, entries: Sequence[dict[str, Any]], state: Row, force: bool
+    ) -> int:
+        """Publish the state unless the latest write already shows it; returns that write's seq.
+
+        A state already shown is published again only by a publisher that republishes each
+        pass; if that fails, its output was lost, and the same state is a new delivery."""
+        digest = state_digest(entries)
+        seq = self.ledger.max_seq(f"{channel.name}:state", STATE_OCCASION, channel.name)
+        states = self.ledger.states(state_group(channel.name, seq))
+        same = self._shown_digest(channel, seq) == digest
+        if not states:
+            return await self._write(channel, entries, digest, seq, state)
+        if force or (states.get("sent") and not same):
+            return await self._write(channel, entries, digest, seq + 1, state)
+        if states.get("sent"):
+            if channel.republish_each_pass:
+                try:
+                    await channel.publish(entries, self.now)
+                except DeliveryError:
+                    return await self._write(channel, entries, digest, seq + 1, state)
+            state.mark("already sent", "showing")
+            return seq
+        if states.get("failed") and same:
+            settled(state, states)  # permanent: a person fixes it, then resolve --resend
+            return seq
+        if states.get("failed"):  # a new state replaces the one that was refused: try it
+            self._reopen(channel, seq)
+        return await self._write(channel, entries, digest, seq, state)
+
+    async def _write(
+        self,
+        channel: Publisher,
+        entries: Sequence[dict[str, Any]],
+        digest: str,
+        seq: int,
+        state: Row,
+    ) -> int:
+        """Claim the write, publish, record: ``retry`` comes round again at the next pass."""
+        group = state_group(channel.name, seq)
+        claims = self.ledger.claim(
+            group, [STATE_TARGET], None, self.now, unknown_since=_unknown_since(channel)
+        )
+        claim = claims.get(STATE_TARGET)
+        if claim is None:  # in progress elsewhere, or a retry the server asked to delay
+            settled(state, self.ledger.states(group))
+            return seq
+        self.ledger.set_value(SHOWN_KEY + channel.name, json.dumps({"seq": seq, "digest": digest}))
+        self.ledger.record(self.now, starting=[claim.id])
+        state.attempted = True
+        try:
+            receipt = await channel.publish(entries, self.now)
+        except RetryableError as exc:  # NoReply too: publishing a state again is harmless
+            wait = timedelta(seconds=exc.retry_after or 0)
+            self.ledger.record(self.now, failed=[(claim.id, exc.message, self.now + wait)])
+            state.mark("retry", exc.message)
+            return seq
+        except DeliveryError as exc:
+            self.ledger.record(self.now, failed=[(claim.id, exc.message, None)])
+            state.mark("failed", exc.message)
+            return seq
+        self.ledger.record(self.now, sent=[(claim.id, {**receipt, "state": digest})])
+        state.mark("sent")
+        return seq
+
+    def _appeared(self, channel: Publisher, rows: Sequence[Row], seq: int) -> None:
+        """Record the first appearance of each notice in the state shown (write ``seq``)."""
+        first: list[tuple[int, Receipt]] = []
+        for row in rows:
+            group = Group(row.notice_id, row.occasion, channel.name)
+            claim = self.ledger.claim(group, [STATE_TARGET], None, self.now).get(STATE_TARGET)
+            if claim is None:
+                row.mark("already sent", "showing")
+                continue
+            first.append((claim.id, {"shown_by": f"{channel.name}:state #{seq}"}))
+            row.mark("sent")
+        self.ledger.record(self.now, sent=first)
+
+    def _shown_digest(self, channel: Publisher, seq: int) -> str | None:
+        shown = json.loads(self.ledger.get_value(SHOWN_KEY + channel.name) or "{}")
+        return str(shown["digest"]) if shown.get("seq") == seq else None
+
+    def _reopen(self, channel: Publisher, seq: int) -> None:
+        """A refused write of an older state is superseded by this one: it becomes due."""
+        group = state_group(channel.name, seq)
+        latest = self.ledger.history(
+            limit=1, channel=channel.name, notice_id=group.notice_id, state="failed"
+        )
+        if latest and latest[0].seq == seq:
+            self.ledger.resolve(
+                latest[0].id, sent=False, who="broadcaster: the state changed", now=self.now
+            )
 
     def _outgoing(self, parcel: Parcel, target: Target, claim: Claim) -> Outgoing:
         group, notice = parcel.group, parcel.notice
@@ -133,6 +262,17 @@ class Sender:
             pending, attempt = again, attempt + 1
             if pending:
                 await asyncio.sleep(max(waits))
+
+
+def state_group(channel: str, seq: int = 0) -> Group:
+    """The ledger group of a publisher's ``seq``-th write of its state."""
+    return Group(f"{channel}:state", STATE_OCCASION, channel, seq)
+
+
+def state_digest(entries: Sequence[Mapping[str, Any]]) -> str:
+    """Names a publisher's state: the same entries, the same digest."""
+    encoded = json.dumps(list(entries), sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(encoded.encode()).hexdigest()[:16]
 
 
 def _pending(states: dict[str, int]) -> bool:

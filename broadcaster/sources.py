@@ -29,6 +29,7 @@ import httpx
 
 from broadcaster.config import Config, Feed
 from broadcaster.notices import ArticleEvent, Notices, build, config_articles
+from broadcaster.plaintext import feed_summary, feed_title
 
 if TYPE_CHECKING:
     from broadcaster.channels.base import Store
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 FEED_TIMEOUT = httpx.Timeout(10.0)
 FEED_MAX_BYTES = 5 * 1024 * 1024
 CACHE_PREFIX = "feed:"
+#: how stored items' text was made; items stored by an older way are fetched again in full
+TEXT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,8 @@ def _cached(store: Store | None, url: str) -> _Cached | None:
         ]
     except (ValueError, KeyError, TypeError):
         return None
+    if data.get("text") != TEXT_VERSION:
+        return None
     return _Cached(data.get("etag"), data.get("last_modified"), events)
 
 
@@ -172,6 +177,7 @@ def _remember(store: Store, url: str, cached: _Cached) -> None:
     value = json.dumps(
         {
             "url": url,
+            "text": TEXT_VERSION,
             "etag": cached.etag,
             "last_modified": cached.last_modified,
             "items": [
@@ -203,24 +209,22 @@ def _describe(exc: BaseException) -> str:
 def _event(entry: Any, source: str) -> ArticleEvent | None:
     link = entry.get("link")
     stamp = entry.get("published_parsed") or entry.get("updated_parsed")
-    if not link or not stamp or not entry.get("title"):
+    title = feed_title(entry.get("title", ""), _type(entry, "title_detail"))
+    if not link or not stamp or not title:
         return None
     return ArticleEvent(
-        title=entry["title"],
+        title=title,
         url=link,
         published=datetime(*stamp[:6]).replace(tzinfo=UTC),
-        summary=_plain(entry.get("summary", "")),
+        summary=feed_summary(entry.get("summary", ""), _type(entry, "summary_detail")),
         image=_image(entry),
         source=f"feed {source}",
     )
 
 
-def _plain(html: str) -> str:
-    """Feed summaries are HTML; templates want text (they escape it themselves)."""
-    import html as html_lib
-    import re
-
-    return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", html)).split())
+def _type(entry: Any, detail: str) -> str:
+    """The MIME type feedparser found for a field: HTML unless it said plain text."""
+    return str((entry.get(detail) or {}).get("type") or "text/html")
 
 
 def _image(entry: Any) -> str | None:

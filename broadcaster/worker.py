@@ -23,8 +23,9 @@ number of times. What the scheduler cannot do, the worker does:
 * **SIGTERM and SIGINT stop it cleanly**: no new pass starts, the pass in hand finishes (its
   deliveries are recorded), and the process exits with status 0.
 * **The config is read again before each pass**, so an admin's edit takes effect without a
-  restart; an invalid config is reported and the pass skipped (nothing is sent from a config
-  that does not validate). A changed ``schedule:`` is applied at once.
+  restart; an invalid config, or a template that fails to compile or render, is reported and
+  the pass skipped (nothing is sent from a config that does not validate). A changed
+  ``schedule:`` is applied at once.
 """
 
 from __future__ import annotations
@@ -52,12 +53,16 @@ from broadcaster.ledger import Ledger
 from broadcaster.report import Report
 from broadcaster.runtime import USER_AGENT, open_ledger
 from broadcaster.sources import gather_notices
+from broadcaster.template_check import template_errors
 
 log = logging.getLogger("broadcaster.worker")
 
 LAST_DAILY_PASS = "worker:last-daily-pass"  # kv key: ISO instant the last daily pass began
 Job = Literal["daily", "poll"]
 Clock = Callable[[], datetime]
+#: makes the dispatcher of one pass from the config as loaded for it and the worker's stop
+#: event; the default builds the config's channels (tests add their own channel here)
+Dispatchers = Callable[[Loaded, asyncio.Event], Dispatcher]
 
 
 def daily_trigger(config: Config) -> CronTrigger:
@@ -99,12 +104,14 @@ class Worker:
         http: httpx.AsyncClient,
         *,
         clock: Clock | None = None,
+        dispatchers: Dispatchers | None = None,
     ) -> None:
         self.loaded = loaded
         self.secrets = secrets
         self.ledger = ledger
         self.http = http
         self.clock = clock
+        self.dispatchers = dispatchers or self._dispatcher
         self.lock = asyncio.Lock()
         self.stopping = asyncio.Event()
         self.scheduler: AsyncIOScheduler | None = None
@@ -118,6 +125,8 @@ class Worker:
 
     async def daily_pass(self) -> Report | None:
         """A full pass (as ``broadcast run``); waits for a poll in progress to finish."""
+        if self.lock.locked():
+            log.info("daily pass waits for the pass in hand")
         async with self.lock:
             loaded = None if self.stopping.is_set() else self._reload()
             if loaded is None:
@@ -262,7 +271,8 @@ class Worker:
     # -- helpers --------------------------------------------------------------------------------
 
     def _reload(self) -> Loaded | None:
-        """The config as it is now on disk; None (and the problems logged) if it is invalid."""
+        """The config as it is now on disk; None (and the problems logged) if it, or a
+        template, is invalid."""
         try:
             loaded = config_module.load(self.loaded.path)
         except ConfigError as exc:
@@ -279,11 +289,20 @@ class Worker:
         if changed and self.scheduler is not None:
             log.info("schedule changed in the config")
             self.install(self.scheduler)
+        broken = template_errors(loaded.config)
+        if broken:
+            for problem in broken:
+                log.error("%s", problem)
+            log.error("pass skipped: a template has errors (nothing is sent until it is fixed)")
+            return None
         return loaded
 
     def dispatcher_for(self, loaded: Loaded) -> Dispatcher:
         """A dispatcher for this pass (the config may have changed since the last)."""
-        return Dispatcher(loaded, self.secrets, self.ledger, self.http, stop=self.stopping)
+        return self.dispatchers(loaded, self.stopping)
+
+    def _dispatcher(self, loaded: Loaded, stop: asyncio.Event) -> Dispatcher:
+        return Dispatcher(loaded, self.secrets, self.ledger, self.http, stop=stop)
 
 
 async def _close(dispatcher: Dispatcher) -> None:

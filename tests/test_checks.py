@@ -111,6 +111,25 @@ def test_a_weekday_in_the_reason_is_checked_too(tmp_path: Path) -> None:
     ]
 
 
+def test_a_reason_ending_in_punctuation_is_shown_as_its_sentence_reads(tmp_path: Path) -> None:
+    closure = '  - start: 2024-03-29\n    reason: "Good Friday."\n'
+    path = write(tmp_path, closure)
+    assert warnings_of(path) == [
+        f'{path}:8: closures[0].reason: ends in ".", which the sentence supplies: '
+        'it reads "for Good Friday."'
+    ]
+    result = CliRunner().invoke(app, ["validate", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    assert 'it reads "for Good Friday."' in result.output
+
+
+def test_a_reason_of_only_punctuation_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, '  - start: 2024-03-29\n    reason: "..."\n')
+    assert errors_of(path) == [
+        f"{path}:8: closures[0].reason: must say why in words, not only punctuation"
+    ]
+
+
 # -- dates that contradict each other -----------------------------------------------------------
 
 
@@ -230,3 +249,67 @@ def test_the_same_closure_twice_is_reported_once_as_a_duplicate(tmp_path: Path) 
     assert warnings_of(path) == [
         f"{path}:10: closures[1]: same closure as closures[0]; it is announced once"
     ]
+
+
+# -- channels named under lifecycle: ------------------------------------------------------------
+
+CHANNELS = """\
+channels:
+  banner:
+    output_dir: "site/notices"
+  telegram:
+    chat_id: "@glowaesthetics"
+lifecycle:
+"""  # lifecycle's first entry is on line 16
+
+
+def test_a_misspelt_channel_under_lifecycle_is_an_error_with_the_name_meant(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, TEAM_DAY + CHANNELS + "  remind: [telegarm]\n")
+    assert errors_of(path) == [
+        f"{path}:16: lifecycle.remind[0]: unknown channel 'telegarm' (did you mean telegram?)"
+    ]
+
+
+def test_a_name_like_no_channel_lists_the_channels(tmp_path: Path) -> None:
+    path = write(tmp_path, TEAM_DAY + CHANNELS + "  reopen:\n    - telegram\n    - sms\n")
+    assert errors_of(path) == [
+        f"{path}:18: lifecycle.reopen[1]: unknown channel 'sms' (channels: banner, email, "
+        "telegram, mastodon, bluesky, facebook, instagram, x, linkedin, google_business, "
+        "webhook, apprise)"
+    ]
+
+
+def test_a_known_channel_that_is_not_configured_is_a_warning(tmp_path: Path) -> None:
+    path = write(tmp_path, TEAM_DAY + CHANNELS + "  reopen: [mastodon, telegram]\n")
+    assert warnings_of(path) == [
+        f"{path}:16: lifecycle.reopen[0]: mastodon is not configured (no channels.mastodon): "
+        "nothing is sent there"
+    ]
+
+
+def test_a_channel_that_never_posts_closure_messages_is_a_warning(tmp_path: Path) -> None:
+    path = write(tmp_path, TEAM_DAY + CHANNELS + "  remind: [banner]\n")
+    assert warnings_of(path) == [
+        f"{path}:16: lifecycle.remind[0]: banner does not announce notices, so it gets no "
+        "remind message"
+    ]
+
+
+def test_corrections_edit_says_which_channels_cannot_edit(tmp_path: Path) -> None:
+    email = '  email:\n    maildir: "var/outbox"\n    from: "a@glow.example"\n'
+    email += f'    subscribers: "{tmp_path}/subs.csv"\n'
+    email += '    unsubscribe_url: "https://glow.example/u?t={token}"\n'
+    (tmp_path / "subs.csv").write_text("email\nann@example.com\n", encoding="utf-8")
+    text = TEAM_DAY + CHANNELS.replace("lifecycle:\n", email + "lifecycle:\n")
+    path = write(tmp_path, text + "  corrections: edit\n")
+    assert warnings_of(path) == [
+        f"{path}:21: lifecycle.corrections: email cannot edit a post: a correction goes out "
+        "there as a new post (only telegram and mastodon edit)"
+    ]
+
+
+def test_corrections_edit_where_every_channel_edits_is_quiet(tmp_path: Path) -> None:
+    path = write(tmp_path, TEAM_DAY + CHANNELS + "  corrections: edit\n")
+    assert warnings_of(path) == []

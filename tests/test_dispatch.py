@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -60,8 +62,7 @@ async def run(
 ) -> Report:
     loaded = config_module.load("config/broadcaster.yaml")
     async with httpx.AsyncClient() as http:
-        dispatcher = Dispatcher(loaded, Secrets(), ledger, http)
-        dispatcher.channels = [*dispatcher.channels, *channels]
+        dispatcher = Dispatcher(loaded, Secrets(), ledger, http, extra_channels=channels)
         return await dispatcher.run(now, selection, dry_run=dry_run)
 
 
@@ -248,30 +249,89 @@ async def test_force_sends_again_with_a_new_sequence(ledger: Ledger) -> None:
 
 
 class Crowd(Recording):
-    """A fan-out channel with many targets, claimed 100 at a time."""
+    """A fan-out channel with many targets, claimed 100 at a time; its first send sets
+    ``stop``, as a SIGTERM arriving while the first batch is going out."""
 
     claim_batch = 100
 
+    def __init__(self, name: str, stop: asyncio.Event) -> None:
+        super().__init__(name)
+        self.stop = stop
+
     def targets(self) -> list[Target]:
         return [Target(f"r{i}@x.example") for i in range(300)]
+
+    async def send(self, payload: dict[str, Any]) -> Receipt:
+        self.stop.set()
+        return await super().send(payload)
 
 
 async def test_a_stop_request_finishes_the_batch_in_hand_and_claims_nothing_more(
     ledger: Ledger,
 ) -> None:
-    crowd = Crowd("crowd")
+    stop = asyncio.Event()
+    crowd = Crowd("crowd", stop)
     loaded = config_module.load("config/broadcaster.yaml")
     async with httpx.AsyncClient() as http:
-        dispatcher = Dispatcher(loaded, Secrets(), ledger, http)
-        dispatcher.channels = [crowd]
-        original = crowd.send
-
-        async def send_then_stop(payload: dict[str, Any]) -> Receipt:
-            dispatcher.stop.set()  # SIGTERM arrives while the first batch is going out
-            return await original(payload)
-
-        crowd.send = send_then_stop  # type: ignore[method-assign]
+        dispatcher = Dispatcher(loaded, Secrets(), ledger, http, stop=stop, extra_channels=[crowd])
         await dispatcher.run(DEMO)
     assert len(crowd.sent) == 100
     assert len(ledger.history(channel="crowd", limit=1000)) == 100  # the rest never claimed
     assert {d.state for d in ledger.history(channel="crowd", limit=1000)} == {"sent"}
+
+
+# -- a template that fails mid-run -----------------------------------------------------------------
+
+
+def break_template(project: Path, name: str, text: str) -> None:
+    file = project / "templates" / name
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text(text, encoding="utf-8")
+
+
+async def test_a_template_failing_mid_run_fails_that_channel_only(
+    ledger: Ledger, project: Path
+) -> None:
+    """No traceback, no pass cut short: the banner's closure is recorded as not shown (a
+    publisher shows state, so it is left to retry once the template is fixed) and the other
+    channel's messages go out."""
+    break_template(project, "banner/closure.html", "<p>Closed</p>\n{{ nosuch }}\n")
+    social = Recording("social")
+    report = await run(ledger, [social])
+    banner = next(r for r in report.rows if r.channel == "banner")
+    assert (banner.status, banner.detail) == (
+        "retry",
+        "templates/banner/closure.html:2: 'nosuch' is undefined (fix the template, then: "
+        "broadcast send closure-2024-03-26)",
+    )
+    assert {(d.notice_id, d.state) for d in ledger.history(channel="banner")} == {
+        ("closure-2024-03-26", "retry"),  # not shown
+        ("banner:state", "sent"),  # what could be shown was
+    }
+    assert len(social.sent) == 2  # the closure and the article
+    assert report.exit_code() == 1
+    assert json.loads((project / "site/notices/banner.json").read_text())["notices"] == []
+
+
+async def test_the_fixed_template_shows_the_banner_on_the_next_pass(
+    ledger: Ledger, project: Path
+) -> None:
+    break_template(project, "banner/closure.html", "{{ nosuch }}\n")
+    await run(ledger, [])
+    (project / "templates/banner/closure.html").unlink()
+    report = await run(ledger, [], DEMO + timedelta(hours=1))
+    assert statuses(report, "banner") == {("closure-2024-03-26", "banner"): "sent"}
+    shown = ledger.history(channel="banner", notice_id="closure-2024-03-26")
+    assert [d.state for d in shown] == ["sent"]
+
+
+async def test_a_dry_run_shows_a_template_failure_and_records_nothing(
+    ledger: Ledger, project: Path
+) -> None:
+    break_template(project, "_default/closure.txt", "{{ reasn }}\n")
+    social = Recording("social")
+    report = await run(ledger, [social], dry_run=True)
+    row = next(r for r in report.rows if r.channel == "social" and r.occasion == "announce")
+    assert row.status == "failed"
+    assert row.detail.startswith("templates/_default/closure.txt:1: 'reasn' is undefined")
+    assert ledger.history() == []

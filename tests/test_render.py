@@ -11,7 +11,13 @@ import pytest
 
 from broadcaster.config import Site
 from broadcaster.notices import ClosureNotice
-from broadcaster.render import BUILTIN_TEMPLATES, Renderer, TemplateMissing
+from broadcaster.render import (
+    BUILTIN_TEMPLATES,
+    Renderer,
+    TemplateFault,
+    TemplateMissing,
+    template_fault,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT.parent / "shared" / "seed" / "clinic-page.txt"
@@ -131,4 +137,85 @@ def test_every_html_template_escapes_hostile_text(
     except TemplateMissing:
         return  # this channel has no HTML part for this occasion
     assert "<script>" not in html and "<b>Evil</b>" not in html
-    assert "&lt;script&gt;" in html or "&lt;b&gt;Evil" in html
+    assert "&lt;b&gt;Evil&lt;/b&gt;" in html  # every occasion names the outlets
+    # and all but a cancellation and the reopening give the reason
+    shows_reason = occasion not in ("cancel", "reopen")
+    assert ("&lt;script&gt;alert(1)&lt;/script&gt;" in html) is shows_reason
+
+
+@pytest.mark.parametrize(
+    "channel", sorted(p.name for p in BUILTIN_TEMPLATES.iterdir() if p.is_dir())
+)
+@pytest.mark.parametrize("occasion", ["announce", "remind", "banner", "update", "cancel", "reopen"])
+def test_a_reason_typed_with_a_full_stop_ends_its_sentence_once(
+    renderer: Renderer, channel: str, occasion: str
+) -> None:
+    friday = replace(CLOSURE, reason="Good Friday.")
+    extra = {"previous": friday.context()}
+    for part in ("text", "html", "subject"):
+        try:
+            text = renderer.render(friday, occasion, channel, [part], extra)[part]
+        except TemplateMissing:
+            continue
+        assert "Good Friday.." not in text and " ." not in text, (part, text)
+
+
+def test_the_default_sentence_with_a_reason_typed_with_a_full_stop(renderer: Renderer) -> None:
+    friday = replace(CLOSURE, reason="Good Friday.")
+    assert renderer.render(friday, "announce", "banner", ["text"])["text"] == SENTENCE.replace(
+        "our annual team bonding event", "Good Friday"
+    )
+
+
+# -- where a template went wrong ---------------------------------------------------------------
+
+
+def fault_of(renderer: Renderer, channel: str = "banner") -> TemplateFault | None:
+    try:
+        renderer.render(CLOSURE, "announce", channel, ["text"])
+    except Exception as exc:
+        return template_fault(exc, renderer.template_dir)
+    raise AssertionError("rendered without an error")
+
+
+def test_a_rendering_error_names_the_template_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "banner").mkdir()
+    (tmp_path / "banner" / "closure.txt").write_text("Closed\n\nfor {{ reasn }}\n")
+    fault = fault_of(Renderer(SITE, tmp_path))
+    assert fault == TemplateFault(f"{tmp_path}/banner/closure.txt", 3, "'reasn' is undefined")
+
+
+def test_an_error_in_a_built_in_macro_names_it_and_the_caller(tmp_path: Path) -> None:
+    (tmp_path / "banner").mkdir()
+    (tmp_path / "banner" / "closure.txt").write_text(
+        '{% from "_default/_macros.txt" import dates %}\n{{ dates(previous) }}\n'
+    )
+    fault = fault_of(Renderer(SITE, tmp_path))
+    assert fault is not None and fault.file == "broadcaster built-in _default/_macros.txt"
+    assert fault.message == f"'previous' is undefined (from {tmp_path}/banner/closure.txt:2)"
+
+
+def test_a_filter_given_the_wrong_value_is_the_templates_fault(tmp_path: Path) -> None:
+    (tmp_path / "banner").mkdir()
+    (tmp_path / "banner" / "closure.txt").write_text("Closed on {{ reason|day }}\n")
+    fault = fault_of(Renderer(SITE, tmp_path))
+    assert fault == TemplateFault(
+        f"{tmp_path}/banner/closure.txt",
+        1,
+        "AttributeError: 'str' object has no attribute 'day'",
+    )
+
+
+def test_a_missing_template_is_located_in_the_overrides_folder(tmp_path: Path) -> None:
+    with pytest.raises(TemplateMissing) as caught:
+        Renderer(SITE, tmp_path).render(CLOSURE, "announce", "banner", ["subject"])
+    fault = template_fault(caught.value, tmp_path)
+    assert fault is not None and fault.file == str(tmp_path) and fault.line is None
+    assert fault.message.startswith("no template for banner closure announce subject: tried")
+
+
+def test_an_error_outside_any_template_is_not_a_template_fault(tmp_path: Path) -> None:
+    """A bug in the code stays a bug: it is raised, never recorded as a template's mistake."""
+    with pytest.raises(KeyError) as caught:
+        SITE.model_dump()["no such key"]
+    assert template_fault(caught.value, tmp_path) is None

@@ -7,6 +7,7 @@ broken, huge or unreachable.
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -142,6 +143,22 @@ async def test_a_304_reuses_the_stored_items(site: FeedSite, feed_url: str, stor
     assert site.requests[1]["if-none-match"] == '"v1"'
     assert site.requests[1]["if-modified-since"] == "Wed, 20 Mar 2024 00:00:00 GMT"
     assert problem is None and again == first
+
+
+async def test_items_stored_before_feed_text_was_parsed_as_html_are_fetched_again(
+    site: FeedSite, feed_url: str, store: Ledger
+) -> None:
+    await read(feed_url, store)
+    key = sources._cache_key(feed_url)
+    old = json.loads(store.get_value(key) or "")
+    del old["text"]  # as stored by the regex stripper: "Lip Fillers &amp; ..." titles
+    old["items"][0]["title"] = "Can Botox Treat Depression? Here&#8217;s the Science"
+    store.set_value(key, json.dumps(old))
+
+    again, problem = await read(feed_url, store)
+    assert site.responses == [200, 200]  # not a 304 that would reuse the old text
+    assert "if-none-match" not in site.requests[1]
+    assert problem is None and again[0].title == BOTOX["title"]
 
 
 async def test_last_modified_alone_is_enough(site: FeedSite, feed_url: str, store: Ledger) -> None:
@@ -290,8 +307,7 @@ async def run_pass(project: Path, feed: str, recorder: Recording, now: datetime 
     ledger = Ledger(loaded.config.database)
     try:
         async with httpx.AsyncClient() as http:
-            dispatcher = Dispatcher(loaded, Secrets(), ledger, http)
-            dispatcher.channels = [*dispatcher.channels, recorder]
+            dispatcher = Dispatcher(loaded, Secrets(), ledger, http, extra_channels=[recorder])
             return await dispatcher.run(now)
     finally:
         ledger.close()

@@ -181,13 +181,43 @@ class Recording(Channel):
         return {"id": str(len(self.sent))}
 
 
+class Passes:
+    """Every pass the worker runs, through the real dispatcher plus the recorder channel.
+    ``gate`` holds each pass at its start until it is set (to see overlaps and stops)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[datetime, Selection]] = []
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.entered = asyncio.Event()
+        self.running = self.peak = 0
+
+
+class RecordedDispatcher(Dispatcher):
+    """The real dispatcher, noting each pass in ``passes`` (held by its gate) before running it."""
+
+    def __init__(self, passes: Passes, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.passes = passes
+
+    async def run(
+        self, now: datetime, selection: Selection = Selection(), *, dry_run: bool = False
+    ) -> Report:
+        passes = self.passes
+        passes.calls.append((now, selection))
+        passes.running += 1
+        passes.peak = max(passes.peak, passes.running)
+        passes.entered.set()
+        try:
+            await passes.gate.wait()
+            return await super().run(now, selection, dry_run=dry_run)
+        finally:
+            passes.running -= 1
+
+
 class RecordingWorker(Worker):
     recorder: Recording
-
-    def dispatcher_for(self, loaded: Loaded) -> Dispatcher:
-        dispatcher = super().dispatcher_for(loaded)
-        dispatcher.channels = [*dispatcher.channels, self.recorder]
-        return dispatcher
+    passes: Passes
 
 
 @pytest.fixture
@@ -199,27 +229,35 @@ def clock() -> Clock:
 async def worker(project: Path, clock: Clock) -> AsyncIterator[RecordingWorker]:
     loaded = load(write_config(project))
     ledger = Ledger(loaded.config.database)
+    recorder, passes = Recording(), Passes()
     async with httpx.AsyncClient() as http:
-        instance = RecordingWorker(loaded, Secrets(), ledger, http, clock=lambda: clock.now)
-        instance.recorder = Recording()
+
+        def dispatchers(loaded: Loaded, stop: asyncio.Event) -> Dispatcher:
+            return RecordedDispatcher(
+                passes, loaded, Secrets(), ledger, http, stop=stop, extra_channels=[recorder]
+            )
+
+        instance = RecordingWorker(
+            loaded, Secrets(), ledger, http, clock=lambda: clock.now, dispatchers=dispatchers
+        )
+        instance.recorder, instance.passes = recorder, passes
         yield instance
     ledger.close()
 
 
 @pytest.fixture
-def passes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[datetime, Selection]]:
-    """Record each Dispatcher.run while still running it."""
-    calls: list[tuple[datetime, Selection]] = []
-    real = Dispatcher.run
+def passes(worker: RecordingWorker) -> list[tuple[datetime, Selection]]:
+    """(now, selection) of each pass the worker ran."""
+    return worker.passes.calls
 
-    async def recording_run(
-        self: Dispatcher, now: datetime, selection: Selection = Selection(), **kwargs: Any
-    ) -> Report:
-        calls.append((now, selection))
-        return await real(self, now, selection, **kwargs)
 
-    monkeypatch.setattr(Dispatcher, "run", recording_run)
-    return calls
+async def logged(caplog: pytest.LogCaptureFixture, message: str, timeout: float = 30.0) -> None:
+    """Wait until the worker has logged ``message``; the deadline is a safety net only."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while message not in caplog.messages:
+        assert loop.time() < deadline, f"the worker never logged {message!r}"
+        await asyncio.sleep(0.01)
 
 
 async def test_a_missed_pass_runs_once_on_start_up_and_not_again(
@@ -274,31 +312,22 @@ async def test_the_poll_runs_no_pass_when_no_article_is_due(
 
 
 async def test_passes_never_overlap(
-    worker: RecordingWorker, monkeypatch: pytest.MonkeyPatch, clock: Clock
+    worker: RecordingWorker, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="broadcaster.worker")
     clock.now = datetime(2024, 3, 20, 8, 15, tzinfo=SG)  # a poll would have work to do
-    gate, entered = asyncio.Event(), asyncio.Event()
-    running, peak, calls = 0, 0, 0
-
-    async def slow_run(self: Dispatcher, now: datetime, *args: Any, **kwargs: Any) -> Report:
-        nonlocal running, peak, calls
-        running, calls = running + 1, calls + 1
-        peak = max(peak, running)
-        entered.set()
-        await gate.wait()
-        running -= 1
-        return Report(now)
-
-    monkeypatch.setattr(Dispatcher, "run", slow_run)
+    passes = worker.passes
+    passes.gate.clear()
     first = asyncio.create_task(worker.daily_pass())
-    await entered.wait()
+    await passes.entered.wait()
     assert await worker.poll_pass() is None  # skipped while a pass runs
-    second = asyncio.create_task(worker.daily_pass())  # waits for the first
-    await asyncio.sleep(0)
-    assert calls == 1 and not second.done()
-    gate.set()
+    assert "feed poll skipped: a pass is running" in caplog.messages
+    second = asyncio.create_task(worker.daily_pass())
+    await logged(caplog, "daily pass waits for the pass in hand")
+    assert len(passes.calls) == 1 and not second.done()
+    passes.gate.set()
     await asyncio.gather(first, second)
-    assert (calls, peak) == (2, 1)
+    assert (len(passes.calls), passes.peak) == (2, 1)
 
 
 async def test_both_jobs_are_single_instance_and_coalesced(worker: RecordingWorker) -> None:
@@ -348,34 +377,53 @@ async def test_an_invalid_config_skips_the_pass_and_says_why(
     )
 
 
+@pytest.mark.parametrize("which", ["daily", "poll"])
+async def test_a_broken_template_skips_the_pass_and_says_where(
+    worker: RecordingWorker,
+    project: Path,
+    clock: Clock,
+    passes: list[Any],
+    caplog: pytest.LogCaptureFixture,
+    which: str,
+) -> None:
+    path = write_config(project)
+    path.write_text(path.read_text() + 'templates: "templates"\n')
+    (project / "templates/banner").mkdir(parents=True)
+    (project / "templates/banner/closure.html").write_text("<p>Closed</p>\n{{ nosuch }}\n")
+    clock.now = datetime(2024, 3, 20, 8, 15, tzinfo=SG)  # the article is due for the poll
+    assert await (worker.daily_pass() if which == "daily" else worker.poll_pass()) is None
+    assert passes == [] and worker.recorder.sent == []
+    assert worker.ledger.get_value(LAST_DAILY_PASS) is None
+    assert (
+        "templates/banner/closure.html:2: 'nosuch' is undefined "
+        "(rendering closure-2024-03-26 banner for banner)"
+    ) in caplog.messages
+    assert "pass skipped: a template has errors (nothing is sent until it is fixed)" in (
+        caplog.messages
+    )
+
+
 # -- stopping -------------------------------------------------------------------------------------
 
 
 async def test_stop_lets_the_pass_in_hand_end_without_claiming_more(
-    worker: RecordingWorker, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    worker: RecordingWorker, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="broadcaster.worker")
-    gate, entered = asyncio.Event(), asyncio.Event()
-    real = Dispatcher.run
-
-    async def slow_run(self: Dispatcher, now: datetime, *args: Any, **kwargs: Any) -> Report:
-        entered.set()
-        await gate.wait()
-        return await real(self, now, *args, **kwargs)
-
-    monkeypatch.setattr(Dispatcher, "run", slow_run)
+    worker.passes.gate.clear()
     serving = asyncio.create_task(worker.serve())
-    await entered.wait()  # the start-up catch-up pass is in hand
+    await worker.passes.entered.wait()  # the start-up catch-up pass is in hand
     worker.stop("received SIGTERM")
-    await asyncio.sleep(0)
+    await logged(caplog, "finishing the pass in hand before stopping")
     assert not serving.done()
-    gate.set()
+    worker.passes.gate.set()
     await serving
     # the pass in hand ends without claiming anything new, and is not counted as done, so
     # the next start-up runs it again (nothing is lost, nothing was half-claimed)
     assert worker.recorder.sent == []
     assert worker.ledger.get_value(LAST_DAILY_PASS) is None
-    assert [d.channel for d in worker.ledger.history()] == ["banner"]  # a local file: kept current
+    # only the banner, a local file, is kept current: its state and the closure's appearance
+    assert {d.channel for d in worker.ledger.history()} == {"banner"}
     assert caplog.messages[-1] == "worker stopped cleanly"
 
 

@@ -26,7 +26,7 @@ from broadcaster.channels.banner import BannerChannel
 from broadcaster.channels.base import Channel, Skipped, Store, required_secrets
 from broadcaster.channels.bluesky import BlueskyChannel
 from broadcaster.channels.cards import notice_cards
-from broadcaster.channels.email import email_channel
+from broadcaster.channels.email import EmailChannel, email_channel
 from broadcaster.channels.mastodon import MastodonChannel
 from broadcaster.channels.telegram import TelegramChannel
 from broadcaster.config import Config, Secrets
@@ -128,3 +128,26 @@ def build_channels(deps: Deps) -> list[Channel | Skipped]:
 
 def known_channels() -> list[str]:
     return list(FACTORIES)
+
+
+#: each channel's class, for what it declares (``accepts``, ``parts``, ``supports_edit``) when
+#: no channel is built: checking templates and ``lifecycle:`` needs no secrets
+TYPES: dict[str, type[Channel]] = {
+    "banner": BannerChannel,
+    "email": EmailChannel,
+    "telegram": TelegramChannel,
+    "mastodon": MastodonChannel,
+    "bluesky": BlueskyChannel,
+    "facebook": facebook.FacebookChannel,
+    "instagram": instagram.InstagramChannel,
+    "x": x.XChannel,
+    "linkedin": linkedin.LinkedInChannel,
+    "google_business": google_business.GoogleBusinessChannel,
+    "webhook": webhook.WebhookChannel,
+    "apprise": apprise_channel.AppriseChannel,
+}
+
+
+def configured_channels(config: Config) -> list[str]:
+    """The channels with a config section (built or skipped), in the order of FACTORIES."""
+    return [name for name in FACTORIES if getattr(config.channels, name, None) is not None]

@@ -1,7 +1,7 @@
 """The Apprise escape hatch: any service Apprise supports (Slack, Discord, Matrix, ntfy...).
 
-Optional: ``pip install 'broadcaster[apprise]'``; without the package the channel is skipped
-with that instruction. The URLs come from ``channels.apprise.urls`` and from
+Optional: ``pip install 'broadcaster[apprise]'``; a config with ``channels.apprise`` is refused
+without the package (exit 2, naming that command), never quietly skipped. The URLs come from ``channels.apprise.urls`` and from
 BROADCAST_APPRISE_URLS (space- or comma-separated): they embed credentials, so the
 environment is the better place for them. A URL is never printed -- logs, errors and
 receipts use Apprise's privacy form (``discord://4...8/J...s/``), and the URLs and their
@@ -31,14 +31,14 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from broadcaster import logs
 from broadcaster.channels.base import Channel, Outgoing, Receipt, Skipped, Target
-from broadcaster.errors import PermanentError, RetryableError
+from broadcaster.errors import PermanentError, RetryableError, SetupError
 
 if TYPE_CHECKING:
     from apprise.plugins.base import NotifyBase
 
     from broadcaster.channels import Deps
 
-INSTALL_HINT = "the apprise package is not installed: pip install 'broadcaster[apprise]'"
+INSTALL_HINT = "pip install 'broadcaster[apprise]'"
 #: Apprise's and requests' loggers see full URLs (debug lines, "Unparseable URL ...")
 LOGGERS = ("apprise", "urllib3.connectionpool")
 _REDACTOR = logs.Redactor(())
@@ -94,11 +94,15 @@ def from_config(section: Any, deps: Deps) -> Channel | Skipped:
 
 
 def apprise_channel(urls: Sequence[str], title: str) -> AppriseChannel | Skipped:
-    """The channel for these URLs, or Skipped (no package, no URL, or one it cannot parse)."""
+    """The channel for these URLs, or Skipped (no URL, or one it cannot parse); SetupError
+    when the package cannot be imported (the config check lets no such config through, so
+    this is an installation broken since)."""
     try:
         import apprise
-    except ImportError:
-        return Skipped("apprise", INSTALL_HINT)
+    except ImportError as exc:
+        raise SetupError(
+            "channels.apprise", f"cannot import apprise: {exc}", INSTALL_HINT
+        ) from None
     urls = [u for u in dict.fromkeys(urls) if u]
     if not urls:
         return Skipped("apprise", "no URLs: set channels.apprise.urls or BROADCAST_APPRISE_URLS")

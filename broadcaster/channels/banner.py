@@ -5,8 +5,10 @@ publishes the whole current set on every pass: ``banner.json`` (data), ``banner.
 fragment for server-side includes) and ``banner.js`` (one script tag shows the banner, hides
 it outside its window by the browser's clock even if no pass runs, and lets a visitor
 dismiss it). Each file is written to a temporary name and renamed, so a web server never
-serves half a file. The ledger still records one ``banner`` delivery per notice, so
-``history`` shows when each notice first appeared.
+serves half a file; a file already holding the right bytes is left alone. A pass that cannot
+write them is a failed delivery (``retry``), even when the notices did not change: see
+:meth:`broadcaster.send.Sender.publish`. The ledger also records one ``banner`` delivery per
+notice, so ``history`` shows when each notice first appeared.
 
 For closures it also writes ``closures.jsonld`` (schema.org special opening hours, also under
 ``jsonld`` in ``banner.json``) and ``closures.ics`` (a calendar to subscribe to); see
@@ -38,6 +40,9 @@ class BannerChannel(Publisher):
     name = "banner"
     accepts = frozenset({"banner"})
     parts = ("text", "html")
+    #: a few small local files: writing them each pass proves they are still there, and
+    #: keeps ``generated_at`` current
+    republish_each_pass = True
 
     def __init__(self, output_dir: Path, site: Site | None = None) -> None:
         self.output_dir = output_dir

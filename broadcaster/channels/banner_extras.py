@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from broadcaster.notices.base import about_days, slug
+from broadcaster.plaintext import clause
 
 if TYPE_CHECKING:
     from icalendar import Event
@@ -109,7 +110,7 @@ def _event(entry: dict[str, Any], business: Business, host: str) -> Event:
     event.add("dtstart", date.fromisoformat(closure["start"]))
     event.add("dtend", date.fromisoformat(closure["end"]) + timedelta(days=1))
     state = f"Open {hours['opens']}–{hours['closes']}" if hours else "Closed"
-    event.add("summary", f"{state}: {closure['reason']}")
+    event.add("summary", f"{state}: {clause(closure['reason'])}")
     event.add("location", ", ".join(closure["outlets"]) or business.name)
     event.add("description", entry["text"])
     event.add("transp", "TRANSPARENT")

@@ -9,7 +9,6 @@ with a pure ``build``, and ``send``s it, returning a receipt or raising one of
 from __future__ import annotations
 
 import html
-import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,16 +17,14 @@ from typing import Any, ClassVar, Literal, Protocol
 
 import regex
 
+from broadcaster.counting import mastodon, x
 from broadcaster.errors import DeliveryError
 from broadcaster.render import Message
 
 Receipt = dict[str, Any]
 #: "x-weighted": X's count (twitter-text v3): NFC, most scripts 1 per code point, others
-#: (CJK...) 2, an emoji sequence 2 -- see :func:`x_weighted_length`
+#: (CJK...) 2, an emoji sequence 2, a URL 23 -- see :mod:`broadcaster.counting.x`
 Unit = Literal["chars", "graphemes", "utf16", "bytes", "x-weighted"]
-#: A URL as platforms detect it in plain text: trailing punctuation (``.``, ``)``...) is not
-#: part of it, so "see https://x.example/a." links to ``/a``, as Mastodon and Bluesky do.
-URL_PATTERN = regex.compile(r"https?://[^\s<>\"]+?(?=[.,;:!?)\]'\"]*(?:[\s<>\"]|$))")
 _TAG = regex.compile(r"<[^>]*>")
 #: for ``repeat_unknown_within``: the platform makes a repeat harmless however late it comes
 ALWAYS = timedelta(days=36500)
@@ -47,7 +44,9 @@ class Limits:
 
     max_length: int | None = None
     unit: Unit = "chars"
-    url_length: int | None = None  # every URL counts as this many units (Mastodon, X: 23)
+    #: every URL with a scheme counts as this many units, ``@user@domain`` as ``@user``
+    #: (Mastodon: :mod:`broadcaster.counting.mastodon`; X counts its URLs 23 by its own rule)
+    url_length: int | None = None
     part: str = "text"  # the rendered part the limit applies to
     #: a second ceiling in UTF-8 bytes, checked as well (Bluesky: 300 graphemes *and* 3000 bytes)
     max_bytes: int | None = None
@@ -62,6 +61,8 @@ class Limits:
 
     def fits(self, text: str) -> bool:
         """Within every ceiling this declares."""
+        if self.unit == "x-weighted" and not x.parse(self.visible(text)).valid:
+            return False  # over the limit, empty, or with a character X refuses
         if self.max_length is not None and self.measure(text) > self.max_length:
             return False
         return self.max_bytes is None or len(self.visible(text).encode()) <= self.max_bytes
@@ -69,16 +70,16 @@ class Limits:
     def measure(self, text: str) -> int:
         """The length in ``unit``, as the platform counts it (shown by plan and validate)."""
         text = self.visible(text)
+        if self.unit == "x-weighted":
+            return x.weighted_length(text)  # URLs count 23 there
         if self.url_length is not None:
-            text = URL_PATTERN.sub("x" * self.url_length, text)
+            text = mastodon.countable(text, self.url_length)
         if self.unit == "graphemes":
             return len(regex.findall(r"\X", text))
         if self.unit == "utf16":
             return len(text.encode("utf-16-le")) // 2
         if self.unit == "bytes":
             return len(text.encode("utf-8"))
-        if self.unit == "x-weighted":
-            return x_weighted_length(text)
         return len(text)
 
 
@@ -188,10 +189,22 @@ class Publisher(Channel):
     """A channel that shows *state* rather than posting messages: the website banner, a
     business listing's special opening hours. Every pass hands it the full current set of
     entries (one per notice whose ``banner`` window is open, each with its rendered text and
-    the notice's ``facts``); it makes its target match that set. The ledger still records one
-    delivery per notice, so ``history`` shows when each first appeared."""
+    the notice's ``facts``); it makes its target match that set.
+
+    Making the target show a state is a delivery like any other (:meth:`Sender.publish
+    <broadcaster.send.Sender.publish>` claims, publishes and records it), so a write that fails
+    is ``retry`` or ``failed`` in the ledger, shown by ``status``, even when the state itself did
+    not change. The ledger also records one delivery per notice, so ``history`` shows when
+    each first appeared."""
 
     accepts = frozenset({"banner"})
+    #: publishing a state again is harmless (the target is *set*, not appended to), so a
+    #: write whose outcome is unknown is simply made again
+    repeat_unknown_within = ALWAYS
+    #: True: publish on every pass even when the state is unchanged and was shown, which
+    #: proves the output is still there (cheap for local files); False: publish only when
+    #: the state changed or the last attempt did not succeed (a remote API's quota)
+    republish_each_pass: ClassVar[bool] = False
 
     def build(self, outgoing: Outgoing) -> Any:
         raise NotImplementedError(f"{self.name} publishes its whole state; see publish()")
@@ -229,20 +242,3 @@ def required_secrets(channel: str, secrets: Any, *fields: str) -> dict[str, str]
         verb = "is" if len(missing) == 1 else "are"
         return Skipped(channel, f"{', '.join(missing)} {verb} not set")
     return values
-
-
-#: code points X weighs 1 (twitter-text v3 config ``ranges``); everything else weighs 2
-_X_LIGHT = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
-_EMOJI = regex.compile(r"\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3")
-
-
-def x_weighted_length(text: str) -> int:
-    """A text's length as X counts it, URLs aside: NFC first, then per code point 1 or 2 by
-    range, except that an emoji sequence (flags, keycaps, ZWJ families) counts 2 in all."""
-    total = 0
-    for cluster in regex.findall(r"\X", unicodedata.normalize("NFC", text)):
-        if _EMOJI.search(cluster) and (len(cluster) > 1 or ord(cluster) > _X_LIGHT[0][1]):
-            total += 2
-            continue
-        total += sum(1 if any(lo <= ord(c) <= hi for lo, hi in _X_LIGHT) else 2 for c in cluster)
-    return total

@@ -1,7 +1,8 @@
 """Bluesky: one account posting ``app.bsky.feed.post`` records with ``createRecord``.
 
-A URL in a post is only clickable with a link *facet* giving its UTF-8 byte range, so every
-URL in the text gets one. An article also gets an ``app.bsky.embed.external`` card (title,
+A URL in a post is only clickable with a link *facet* giving its UTF-8 byte range, and a
+hashtag only searchable with a tag facet: every URL (bare domains too) and tag gets one, as
+Bluesky's own app makes them (:mod:`broadcaster.counting.bluesky`). An article also gets an ``app.bsky.embed.external`` card (title,
 summary, and its image uploaded as the thumbnail when it can be fetched). With ``cards: true``
 a closure carries the notice card (:mod:`.cards`) as an ``app.bsky.embed.images`` image with
 its alt text. Posts are limited to 300 graphemes *and* 3000 UTF-8 bytes, both declared in
@@ -26,7 +27,6 @@ import httpx
 
 from broadcaster.channels.base import (
     ALWAYS,
-    URL_PATTERN,
     Limits,
     Outgoing,
     Receipt,
@@ -37,12 +37,12 @@ from broadcaster.channels.bluesky_session import Session, Sessions
 from broadcaster.channels.cards import SIZE as CARD_SIZE
 from broadcaster.channels.cards import Card, Cards, draws
 from broadcaster.channels.http_api import HttpChannel, json_object, seconds_until, status_line
+from broadcaster.counting.bluesky import facets as rich_text_facets
 from broadcaster.errors import DeliveryError, RetryableError
 
 log = logging.getLogger(__name__)
 
 POST = "app.bsky.feed.post"
-LINK = "app.bsky.richtext.facet#link"
 RKEY_KEY = "bluesky:rkey:"  # + sha256 of the delivery key -> the record key of its post
 TID_CHARS = "234567abcdefghijklmnopqrstuvwxyz"
 THUMB_MAX_BYTES = 1_000_000
@@ -93,7 +93,7 @@ class BlueskyChannel(HttpChannel):
     def build(self, outgoing: Outgoing) -> Draft:
         text = outgoing.message["text"]
         record: dict[str, Any] = {"$type": POST, "text": text}
-        facets = link_facets(text)
+        facets = rich_text_facets(text)
         if facets:
             record["facets"] = facets
         if self.langs:
@@ -267,21 +267,6 @@ def _token_checked(response: httpx.Response) -> httpx.Response:
     if response.status_code in (400, 401) and name in ("ExpiredToken", "InvalidToken"):
         raise _TokenRefused(str(name))
     return response
-
-
-def link_facets(text: str) -> list[dict[str, Any]]:
-    """A link facet for every URL in ``text``, with UTF-8 byte offsets (end exclusive)."""
-    facets = []
-    for match in URL_PATTERN.finditer(text):
-        start = len(text[: match.start()].encode())
-        end = start + len(match.group(0).encode())
-        facets.append(
-            {
-                "index": {"byteStart": start, "byteEnd": end},
-                "features": [{"$type": LINK, "uri": match.group(0)}],
-            }
-        )
-    return facets
 
 
 def external_card(outgoing: Outgoing, text: str) -> dict[str, Any]:

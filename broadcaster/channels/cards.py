@@ -39,6 +39,7 @@ from broadcaster.channels.base import Outgoing
 from broadcaster.config import Config, Site
 from broadcaster.errors import PermanentError, RetryableError
 from broadcaster.notices.base import about_days
+from broadcaster.plaintext import clause
 
 SIZE = (1080, 1350)  # Instagram's tallest feed shape (4:5)
 LAYOUT_VERSION = "1"  # part of every card's name: change it when the drawing changes
@@ -123,7 +124,7 @@ def _closure_text(occasion: str, facts: Mapping[str, Any], name: str, domain: st
     resume = date.fromisoformat(facts["resume"])
     outlets = list(facts.get("outlets") or [])
     where = "All outlets" if facts.get("all_outlets") or not outlets else _outlets(outlets)
-    reason = str(facts.get("reason") or "").strip()
+    reason = clause(str(facts.get("reason") or ""))
     detail = f"{where}, for {reason}" if reason else where
     hours = facts.get("hours")
     state = f"open {hours['opens']}–{hours['closes']}" if hours else "closed"

@@ -1,8 +1,9 @@
 """Google Business Profile: each outlet's special hours show its closed days on Google Maps.
 
-Like the banner this is a :class:`Publisher`: every pass hands it the closures whose banner
-window is open (announcement until reopening), and for each configured outlet it makes the
-location's ``specialHours`` agree with them (channel-apis.md §9):
+Like the banner this is a :class:`Publisher`: it is handed the closures whose banner window
+is open (announcement until reopening) whenever that set changed or its last sync did not
+succeed, and for each configured outlet it makes the location's ``specialHours`` agree with
+them (channel-apis.md §9):
 
 1. ``GET /v1/locations/{id}?readMask=specialHours``;
 2. merge (:func:`merge`): one ``closed: true`` period (``startDate`` only) per closed day from

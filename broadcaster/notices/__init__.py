@@ -22,9 +22,10 @@ from broadcaster.notices.article import (
     as_instant,
     canonical_url,
     config_articles,
+    sample_article,
 )
 from broadcaster.notices.base import Moment, Notice, Occasion, PostFields, Timing, about_days, slug
-from broadcaster.notices.closure import ClosureNotice, closure_notices
+from broadcaster.notices.closure import ClosureNotice, closure_notices, sample_closure
 
 __all__ = [
     "KINDS",
@@ -43,6 +44,7 @@ __all__ = [
     "build",
     "canonical_url",
     "config_articles",
+    "kind_of",
     "restore",
     "slug",
 ]
@@ -55,8 +57,13 @@ class Kind:
 
     name: str
     occasions: frozenset[Occasion]
+    #: a notice of this kind for ``validate`` to prove the templates with when the config
+    #: has none yet (the first one added must not fail on the morning it is due)
+    sample: Callable[[Config], Notice]
     from_config: Callable[[Config], tuple[list[Any], list[str]]] | None = None
     restore: Callable[[dict[str, Any]], Notice] | None = None
+    #: the version told before a correction (for proving a correction's templates)
+    earlier: Callable[[Any], Notice] | None = None
 
 
 #: Every kind of notice broadcaster knows, in the order they are listed in a plan.
@@ -64,11 +71,18 @@ KINDS: tuple[Kind, ...] = (
     Kind(
         "closure",
         frozenset({"announce", "remind", "banner", "reopen", "update", "cancel"}),
+        sample_closure,
         closure_notices,
         ClosureNotice.restore,
+        ClosureNotice.day_earlier,
     ),
-    Kind("article", frozenset({"publish"})),
+    Kind("article", frozenset({"publish"}), sample_article),
 )
+
+
+def kind_of(notice: Notice) -> Kind:
+    """The registered kind of a notice (every notice broadcaster builds has one)."""
+    return next(k for k in KINDS if k.name == notice.kind)
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
@@ -155,3 +155,16 @@ def as_instant(value: datetime | date, tz: ZoneInfo) -> datetime:
     if not isinstance(value, datetime):
         return datetime.combine(value, time(0), tz)
     return value if value.tzinfo else value.replace(tzinfo=tz)
+
+
+def sample_article(config: Config) -> ArticleNotice:
+    """An article with every field, for proving the templates of a config that has none."""
+    return ArticleNotice(
+        "sample-article",
+        "A sample article",
+        "https://example.org/blog/sample",
+        "https://example.org/blog/sample",
+        datetime(2024, 3, 20, tzinfo=UTC),
+        summary="A sample summary.",
+        image="https://example.org/images/sample.jpg",
+    )

@@ -19,6 +19,16 @@ from zoneinfo import ZoneInfo
 
 Occasion = Literal["announce", "remind", "banner", "reopen", "publish", "update", "cancel"]
 Timing = Literal["upcoming", "due", "stale"]
+#: every occasion, in the order of a notice's life (plans and checks list them so)
+LIFE: tuple[Occasion, ...] = (
+    "announce",
+    "remind",
+    "banner",
+    "update",
+    "cancel",
+    "reopen",
+    "publish",
+)
 
 
 @dataclass(frozen=True)

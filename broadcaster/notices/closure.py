@@ -10,7 +10,7 @@ so the same closure entered twice is one notice.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date, timedelta
 from typing import Any, ClassVar, Self, TypeVar
 from zoneinfo import ZoneInfo
@@ -99,6 +99,11 @@ class ClosureNotice:
                 data[key] = value.isoformat()
         return data
 
+    def day_earlier(self) -> Self:
+        """The same notice a day earlier: the version a sample correction corrects."""
+        day = timedelta(days=1)
+        return replace(self, start=self.start - day, end=self.end - day, resume=self.resume - day)
+
     @classmethod
     def restore(cls, data: dict[str, Any]) -> Self:
         known = {f.name for f in fields(cls) if f.init}
@@ -167,4 +172,19 @@ def _closure_notice(
         announce_days_before=closure.announce_days_before,
         remind_days_before=closure.remind_days_before,
         message=closure.message.strip() if closure.message else None,
+    )
+
+
+def sample_closure(config: Config) -> ClosureNotice:
+    """A closure of every outlet, for proving the templates of a config that has none."""
+    return ClosureNotice(
+        "sample-closure",
+        date(2024, 3, 26),
+        date(2024, 3, 27),
+        date(2024, 3, 28),
+        "a sample reason",
+        tuple(config.site.outlets),
+        True,
+        7,
+        1,
     )

@@ -28,6 +28,7 @@ HOSTILE = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2">'
 def published_banner(tmp_path: Path) -> Path:
     """Run the real CLI on the example config with a hostile reason; return site/notices."""
     shutil.copytree(ROOT / "config", tmp_path / "config")
+    shutil.copytree(ROOT / "templates", tmp_path / "templates")  # the config's overrides folder
     config = tmp_path / "config/broadcaster.yaml"
     text = config.read_text(encoding="utf-8").replace(
         "our annual team bonding event", HOSTILE.replace('"', '\\"')

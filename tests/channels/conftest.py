@@ -50,6 +50,7 @@ class SinkHandler:
     password: str | None = None  # when set, AUTH must use it
     received: list[Received] = field(default_factory=list)
     connections: int = 0
+    closed: int = 0  # connections the server has seen end: nothing more arrives on them
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_EHLO(
@@ -107,6 +108,19 @@ class SinkHandler:
             return {m.rcpt_tos[0]: m for m in self.received}
 
 
+class _CountingSMTP(SMTP):
+    """aiosmtpd's server, counting the connections that ended (see SmtpSink.wait_idle)."""
+
+    def __init__(self, handler: SinkHandler, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self.sink_handler = handler
+
+    def connection_lost(self, error: Exception | None) -> None:
+        super().connection_lost(error)
+        with self.sink_handler.lock:
+            self.sink_handler.closed += 1
+
+
 class SmtpSink:
     """aiosmtpd on 127.0.0.1:<ephemeral>, in a background thread."""
 
@@ -135,7 +149,7 @@ class SmtpSink:
     def _protocol(self) -> SMTP:
         handler = self.handler
         handler.connections += 1
-        smtp = SMTP(
+        smtp = _CountingSMTP(
             handler,
             hostname="sink.test",
             loop=self.loop,
@@ -155,6 +169,15 @@ class SmtpSink:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Wait until every connection the server accepted has ended: whatever a client (even
+        a killed one) had sent is then either received or lost for good."""
+        deadline = time.monotonic() + timeout
+        while self.handler.closed < self.handler.connections:
+            open_ = self.handler.connections - self.handler.closed
+            assert time.monotonic() < deadline, f"{open_} connections still open"
+            time.sleep(0.02)
 
     def wait_for(self, count: int, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

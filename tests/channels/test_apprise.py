@@ -21,7 +21,8 @@ from broadcaster.channels.apprise_channel import (
 )
 from broadcaster.channels.base import Skipped
 from broadcaster.cli import app
-from broadcaster.errors import RetryableError
+from broadcaster.errors import RetryableError, SetupError
+from tests.commands import broadcast
 from tests.fakes.conftest import Running, running
 from tests.fakes.support import outgoing
 from tests.fakes.webhook_receiver import WebhookReceiver
@@ -122,10 +123,32 @@ def test_unusable_configuration_is_skipped_with_a_reason(urls: list[str], reason
     assert "hunter22222" not in skipped.reason
 
 
-def test_without_the_package_the_channel_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_the_package_the_config_is_refused_with_the_install_line(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "apprise", None)  # as if not installed
+    config = project / "config/broadcaster.yaml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text.replace("channels:\n", 'channels:\n  apprise:\n    urls: ["json://127.0.0.1/x"]\n', 1),
+        encoding="utf-8",
+    )
+    line = text.splitlines().index("channels:") + 2
+    for command in ("validate", "run"):
+        code, output = broadcast(command, "--now", "2024-03-20T09:00:00+08:00")
+        assert code == 2
+        assert output.strip() == (
+            f"error config/broadcaster.yaml:{line}: channels.apprise: the apprise package is "
+            "not installed: pip install 'broadcaster[apprise]' (or remove channels.apprise)"
+        )
+    assert not (project / "site").exists() and not (project / "var/outbox").exists()
+
+
+def test_a_broken_installation_is_a_setup_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "apprise", None)  # `import apprise` raises ImportError
-    skipped = apprise_channel(["json://127.0.0.1/x"], "Glow")
-    assert skipped == Skipped("apprise", INSTALL_HINT)
+    with pytest.raises(SetupError) as caught:
+        apprise_channel(["json://127.0.0.1/x"], "Glow")
+    assert caught.value.where == "channels.apprise" and caught.value.hint == INSTALL_HINT
 
 
 def test_the_environment_variable_takes_spaces_commas_and_newlines() -> None:

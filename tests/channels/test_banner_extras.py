@@ -160,6 +160,12 @@ async def test_each_closure_is_one_all_day_event(tmp_path: Path) -> None:
     assert renovation.decoded("DTEND") == date(2024, 3, 30)
 
 
+async def test_an_event_title_does_not_repeat_the_reasons_full_stop(tmp_path: Path) -> None:
+    friday = {**TEAM_DAY, "facts": {**TEAM_DAY["facts"], "reason": "Good Friday."}}
+    await publish(tmp_path, [friday])
+    assert [str(e["SUMMARY"]) for e in events(tmp_path)] == ["Closed: Good Friday"]
+
+
 async def test_the_calendar_is_valid_icalendar_with_crlf_lines(tmp_path: Path) -> None:
     await publish(tmp_path, [TEAM_DAY])
     raw = (tmp_path / "closures.ics").read_bytes()

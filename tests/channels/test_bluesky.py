@@ -13,8 +13,9 @@ from starlette.applications import Starlette
 from starlette.responses import Response
 from starlette.routing import Route
 
-from broadcaster.channels.bluesky import RKEY_KEY, BlueskyChannel, Draft, link_facets, tid
+from broadcaster.channels.bluesky import RKEY_KEY, BlueskyChannel, Draft, tid
 from broadcaster.channels.bluesky_session import SESSION_KEY
+from broadcaster.counting.bluesky import facets as link_facets
 from broadcaster.errors import PermanentError, RetryableError
 from broadcaster.length import fit
 from tests.fakes.bluesky import FakeBluesky

@@ -50,6 +50,12 @@ def test_a_closure_card_says_the_dates_the_reason_and_the_reopening() -> None:
     )
 
 
+def test_a_reason_typed_with_a_full_stop_ends_the_cards_sentence_once() -> None:
+    text = card_text("announce", SITE, FACTS | {"reason": "Good Friday."})
+    assert text.detail == "All outlets, for Good Friday"
+    assert "All outlets, for Good Friday. Open again Thursday 28 March." in text.alt
+
+
 @pytest.mark.parametrize(
     ("facts", "occasion", "kicker", "headline", "subline", "detail"),
     [

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import email
 import re
+from datetime import timedelta
 from email import policy
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 
@@ -102,6 +104,43 @@ def test_non_ascii_subject_and_names_are_encoded_and_read_back() -> None:
     assert message["Subject"] == "Glow Aesthetics: fermé 26 mars – 27 mars"
     assert message["To"].addresses[0].display_name == "陈伟 Zoë"
     assert parts(message)[0].startswith("Hello 陈伟 Zoë,")
+
+
+LONG_SUBJECTS = [
+    # each once failed: policy.SMTP folded it so that it unfolded with a space too many or few
+    "New on the Glow Aesthetics blog: Can Botox Treat Depression? Here’s the Science",
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx for b Depression? 中文 Here’s 中文 Depression? what",
+    "x அறிவிப்பு 标题 says அறிவிப்பு Here’s Depression? says says",
+    "New on the Glow Aesthetics blog: 中秋节 opening hours & 健康 tips for 肉毒杆菌 patients",
+    "New on the Glow Aesthetics blog: புதிய கட்டுரை: போடோக்ஸ் மற்றும் மனச்சோர்வு பற்றி ஆராய்ச்சி",
+    "Glow Aesthetics: 👩🏽‍⚕️ Dr. Tan’s café talk — “naïve” questions answered 🇸🇬 " * 2,
+    # ASCII, long enough to fold, and words that look like encoded words
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx Heres for Botox Botox Botox nave for a quite long one",
+    "Our notice =?utf-8?q?not_an_encoded_word?= stays as written",
+    "A" * 120 + " and a word longer than any line",
+]
+
+
+@pytest.mark.parametrize("subject", LONG_SUBJECTS)
+def test_a_long_subject_unfolds_to_exactly_what_was_written(subject: str) -> None:
+    written = " ".join(subject.split())
+    data = Prepared({**RENDERED, "subject": subject}, SENDER).build(1, "k", recipient()).data
+    head = data.partition(b"\r\n\r\n")[0].decode("ascii")
+    folded = head[head.index("Subject:") :].split("\r\n")
+    folded = folded[: 1 + next(i for i, line in enumerate(folded[1:]) if line[:1] != " ")]
+
+    assert parse(data)["Subject"] == written  # as the email package reads it
+    raw = "".join(folded)[len("Subject: ") :]
+    assert str(make_header(decode_header(raw))) == written  # as RFC 2047 decoders read it
+    assert all(len(line) <= 78 for line in folded if "A" * 120 not in line)
+
+
+def test_the_date_is_numeric_not_the_obsolete_gmt() -> None:
+    data = Prepared(RENDERED, SENDER).build(1, "k", recipient()).data
+    date_line = next(line for line in data.split(b"\r\n") if line.startswith(b"Date:"))
+    assert re.fullmatch(rb"Date: \w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \+0000", date_line)
+    stamp = parsedate_to_datetime(date_line.decode()[len("Date: ") :])
+    assert stamp.utcoffset() == timedelta(0)
 
 
 def test_a_template_without_an_unsubscribe_link_gets_a_footer() -> None:

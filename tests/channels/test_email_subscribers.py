@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import tracemalloc
 from pathlib import Path
 
 import pytest
 from email_validator import EmailNotValidError, validate_email
 
+from broadcaster.exported_csv import CP1252_NOTE
 from broadcaster.subscribers import (
     Checker,
     Invalid,
@@ -18,6 +20,9 @@ from broadcaster.subscribers import (
     read,
     scan,
 )
+
+from .conftest import SmtpSink
+from .test_email import email_rows, run_pass, write_project
 
 
 def csv_file(tmp_path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -74,20 +79,23 @@ def test_an_invalid_row_is_reported_with_its_line_and_skipped(
 
 
 def test_a_row_that_is_not_utf8_is_invalid_not_garbled(tmp_path: Path) -> None:
-    path = csv_file(tmp_path, "email,name\nzoe@example.com,Zoë\n", encoding="latin-1")
-    assert list(read(path)) == [Invalid(2, "not UTF-8 text (save the file as CSV UTF-8)")]
+    """A UTF-8 BOM says what the file is: a row in another encoding is skipped, not misread.
+    (Files without a BOM, in Windows-1252 and other encodings: tests/test_subscribers.py.)"""
+    path = tmp_path / "subscribers.csv"
+    path.write_bytes(
+        "\ufeffemail,name\nann@example.com,Ann\n".encode() + b"zoe@example.com,Zo\xeb\n"
+    )
+    assert list(read(path)) == [
+        Subscriber(2, "ann@example.com", "Ann"),
+        Invalid(3, "not UTF-8 text (save the file as CSV UTF-8)"),
+    ]
 
 
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("name,phone\nBob,123\n", "must name an 'email' column (found 'name', 'phone')"),
-        ("", "must name an 'email' column (found an empty file)"),
-    ],
-)
-def test_a_file_without_an_email_column_is_refused(tmp_path: Path, text: str, message: str) -> None:
-    with pytest.raises(SubscribersError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        list(read(csv_file(tmp_path, text)))
+def test_a_file_without_an_email_column_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(
+        SubscribersError, match=r"must name an email column \(found 'name', 'phone';"
+    ):
+        list(read(csv_file(tmp_path, "name,phone\nBob,123\n")))
 
 
 def test_a_missing_file_is_refused(tmp_path: Path) -> None:
@@ -182,3 +190,36 @@ def test_the_fast_check_agrees_with_email_validator(address: str) -> None:
     except EmailNotValidError:
         got = None
     assert got == expected
+
+
+async def test_a_european_excel_list_gets_each_subscriber_one_message(
+    sink: SmtpSink,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Excel's plain "CSV" in a French or German locale: semicolons, CRLF, Windows-1252."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BROADCAST_EMAIL_UNSUBSCRIBE_SECRET", "test-unsubscribe-secret-0123456789")
+    config = write_project(tmp_path, [], port=sink.port)
+    (tmp_path / "subscribers.csv").write_bytes(
+        "E-Mail;Name;Solde\r\n"
+        "rene.dupont@example.fr;René Dupont;12,50\r\n"
+        "zoe@example.ie;Zoë O’Brien;0\r\n"
+        "Rene.Dupont@EXAMPLE.fr;René again;1\r\n"  # the same person: one message
+        'lee.ann@example.com;"Lee; Ann";3\r\n'.encode("cp1252")
+    )
+
+    with caplog.at_level(logging.WARNING):
+        report = await run_pass(config)
+
+    assert sink.handler.per_address() == {
+        "rene.dupont@example.fr": 1,
+        "zoe@example.ie": 1,
+        "lee.ann@example.com": 1,
+    }
+    assert email_rows(report) == [("sent", "", 3)]
+    received = sink.handler.messages()
+    assert received["zoe@example.ie"].message["To"] == "Zoë O’Brien <zoe@example.ie>"
+    assert received["lee.ann@example.com"].message["To"] == '"Lee; Ann" <lee.ann@example.com>'
+    assert f"email: {tmp_path / 'subscribers.csv'}: {CP1252_NOTE}" in caplog.text

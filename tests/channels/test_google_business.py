@@ -3,6 +3,7 @@ requests, Google's errors, the token's life."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -26,6 +27,8 @@ from broadcaster.channels.google_business import (
 from broadcaster.cli import app
 from broadcaster.config import GoogleBusinessConfig
 from broadcaster.errors import PermanentError, RetryableError
+from tests.commands import broadcast as run_broadcast
+from tests.commands import history
 from tests.fakes.conftest import Running, running
 from tests.fakes.google_business import (
     CLIENT_ID,
@@ -514,3 +517,78 @@ def test_an_unknown_outlet_skips_the_channel(configured: Path, gbp: Gbp) -> None
     configured.write_text(text, encoding="utf-8")
     output = broadcast("run", "--now", DEMO_NOW)
     assert "unknown outlet 'Jurong'" in output and gbp.fake.requests == []
+
+
+# A sync that fails on a later pass is a failed delivery (the issue's promise) -----------------
+
+
+def google_status() -> tuple[int, dict[str, Any]]:
+    code, output = run_broadcast("status", "--json")
+    channels = json.loads(output)["channels"]
+    return code, next(c for c in channels if c["channel"] == "google_business")
+
+
+def test_a_later_sync_google_refuses_is_retry_until_google_takes_it(
+    configured: Path, gbp: Gbp
+) -> None:
+    broadcast("run", "--now", DEMO_NOW)
+    text = configured.read_text(encoding="utf-8")
+    start, end = text.index("closures:\n"), text.index("\narticles:")
+    configured.write_text(text[:start] + "closures: []\n" + text[end:], encoding="utf-8")
+    gbp.fake.fail_with_5xx(503, times=None)
+
+    code, output = run_broadcast("run", "--now", "2024-03-21T09:00:00+08:00")
+    assert code == 1, output
+    code, status = google_status()
+    unavailable = "UNAVAILABLE: The service is currently unavailable."
+    assert (code, status["retry"]) == (1, 1)
+    assert status["last_error"] == (
+        f"google_business: Orchard (locations/{ORCHARD}): {unavailable}; "
+        f"google_business: Tampines (locations/{TAMPINES}): {unavailable}"
+    )
+    assert gbp.fake.closed_days(TAMPINES) == ["2024-03-26", "2024-03-27"]  # still closed
+
+    gbp.fake.clear_faults()  # the same state, tried again because the last sync failed
+    broadcast("run", "--now", "2024-03-21T10:00:00+08:00")
+    assert gbp.fake.special_hours[ORCHARD] == [CHRISTMAS_EVE, NATIONAL_DAY]
+    assert gbp.fake.special_hours[TAMPINES] == []
+    assert google_status()[1]["retry"] == 0
+
+
+def test_a_lost_patch_reply_is_synced_again_harmlessly(configured: Path, gbp: Gbp) -> None:
+    gbp.fake.fail_after_patch()
+    code, output = run_broadcast("run", "--now", DEMO_NOW)
+    assert code == 1, output
+    assert google_status()[1]["retry"] == 1
+
+    broadcast("run", "--now", "2024-03-20T10:00:00+08:00")
+    assert gbp.fake.closed_days(ORCHARD) == ["2024-03-26", "2024-03-27", "2024-08-09"]
+    assert gbp.fake.closed_days(TAMPINES) == ["2024-03-26", "2024-03-27"]
+    assert google_status()[1]["retry"] == 0
+
+
+def test_an_unchanged_state_once_synced_asks_google_nothing(configured: Path, gbp: Gbp) -> None:
+    broadcast("run", "--now", DEMO_NOW)
+    seen = len(gbp.fake.requests)
+    broadcast("run", "--now", "2024-03-20T10:00:00+08:00")
+    assert len(gbp.fake.requests) == seen
+
+
+def test_a_refused_state_stays_failed_until_the_closures_change(configured: Path, gbp: Gbp) -> None:
+    gbp.fake.add_location(ORCHARD, CONFLICT)  # Google refuses any list holding these
+    code, output = run_broadcast("run", "--now", DEMO_NOW)
+    assert code == 1, output
+    code, status = google_status()
+    assert (code, status["failed"]) == (3, 1)  # a person is needed
+    seen = len(gbp.fake.requests)
+    code, output = run_broadcast("run", "--now", "2024-03-20T10:00:00+08:00")
+    assert code == 1 and len(gbp.fake.requests) == seen  # not asked again: it would refuse
+
+    text = configured.read_text(encoding="utf-8")
+    start, end = text.index("closures:\n"), text.index("\narticles:")
+    configured.write_text(text[:start] + "closures: []\n" + text[end:], encoding="utf-8")
+    broadcast("run", "--now", "2024-03-21T09:00:00+08:00")  # nothing of ours to show: done
+    code, status = google_status()
+    assert (code, status["failed"], status["retry"]) == (0, 0, 0)
+    (write,) = [d for d in history() if d["notice"] == "google_business:state"]
+    assert write["state"] == "sent"

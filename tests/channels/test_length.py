@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 import regex
 
-from broadcaster.channels.base import URL_PATTERN, Limits
-from broadcaster.length import ELLIPSIS, fit
+from broadcaster.channels.base import Limits
+from broadcaster.counting.bluesky import link_spans
+from broadcaster.length import ELLIPSIS, Fitted, fit, shorten
 
-URL = "https://www.glow-aesthetics.example/blog/botox-depression/"
+URL = "https://www.glow-aesthetics.sg/blog/botox-depression/"
 FAMILY = "👩‍👩‍👧‍👦"  # one grapheme: 7 code points, 11 UTF-16 units, 25 bytes
 TELEGRAM = Limits(4096, unit="utf16", part="html", markup="html")
 MASTODON = Limits(500, unit="graphemes", url_length=23)
@@ -64,8 +65,8 @@ def test_two_ceilings_must_both_hold() -> None:
 
 
 def test_trailing_punctuation_is_not_part_of_a_url() -> None:
-    found = [m.group(0) for m in URL_PATTERN.finditer(f"See {URL}. Or ({URL}): {URL}!")]
-    assert found == [URL, URL, URL]
+    text = f"See {URL}. Or ({URL}): {URL}!"
+    assert [text[a:b] for a, b in link_spans(text)] == [URL, URL, URL]
 
 
 # Shortening ---------------------------------------------------------------------------------
@@ -124,4 +125,31 @@ def test_over_long_html_becomes_escaped_plain_text() -> None:
 
 def test_when_only_the_link_fits_only_the_link_is_sent() -> None:
     assert fit("Words " * 20 + URL, Limits(len(URL) + 3)) == URL
-    assert fit(URL, Limits(10)) == URL[:10]
+
+
+def test_a_link_too_long_to_fit_alone_is_left_out_and_named_never_clipped() -> None:
+    assert shorten(URL, Limits(10)) == Fitted("", (URL,))
+    result = shorten("Closed on Friday for the team day. " + URL, Limits(30))
+    assert result.dropped == (URL,) and "http" not in result.text
+    assert result.text == "Closed on Friday for the team…"
+
+
+def test_no_link_in_the_prose_is_ever_cut() -> None:
+    other = "glowaesthetics.sg/closures"  # a bare domain: a link to X and Bluesky alike
+    text = f"See {other} for the hours, and read about our treatments at {URL}"
+    for limit in range(24, len(text)):
+        result = fit(text, Limits(limit))
+        kept = [result[a:b] for a, b in link_spans(result)]
+        assert set(kept) <= {other, URL}, (limit, result)
+
+
+def test_a_link_at_the_cut_is_kept_apart_from_the_ellipsis() -> None:
+    """Bluesky's app would run the link on into "…" and open a page that does not exist."""
+    text = "Hours: glowaesthetics.sg/hours, and much more news. " * 3 + URL
+    cut_after_link = 0
+    for limit in range(len(URL) + 10, len(text)):
+        result = fit(text, Limits(limit))
+        for _, end in link_spans(result):
+            assert not result[end:].startswith(ELLIPSIS), result
+            cut_after_link += result[end:].startswith(" " + ELLIPSIS)
+    assert cut_after_link  # the case did come up

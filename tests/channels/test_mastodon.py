@@ -238,11 +238,16 @@ async def test_an_unreadable_instance_keeps_the_default_limits(
     assert "cannot read /api/v2/instance" in caplog.text and "limit 500" in caplog.text
 
 
+CLINIC_URL = "https://glowaesthetics.sg/blog/botox-depression/"
+
+
 @pytest.mark.parametrize(
     ("text", "count"),
     [
-        (f"Closed today. {ARTICLE_URL}", 14 + 23),  # any URL counts 23
-        (f"Read {ARTICLE_URL}.", 5 + 23 + 1),  # the full stop is not part of the URL
+        (f"Closed today. {CLINIC_URL}", 14 + 23),  # any URL counts 23
+        (f"Read {CLINIC_URL}.", 5 + 23 + 1),  # the full stop is not part of the URL
+        ("Book at glowaesthetics.sg", 8 + 17),  # without a scheme it is text to Mastodon
+        ("Thanks @ann@mastodon.social!", 7 + 4 + 1),  # @user@domain counts as @user
         ("👩‍👩‍👧‍👦 family day", 12),  # one grapheme however many code points
         ("診所休息", 4),
         ("Cafe\u0301", 4),

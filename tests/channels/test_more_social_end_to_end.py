@@ -236,7 +236,8 @@ def test_no_credential_shows_in_output_logs_or_history(
     everything = "\n".join(seen + rows)
     errors = "\n".join(rows)
     assert "re-authorise the Page token" in errors and "Internal Server Error" in errors
-    assert "x: rate limit reached" in errors or "x: Unauthorized" in errors
+    assert "x: rate limit reached, waiting for its reset" in errors  # the run's 429
+    assert "x: Unauthorized (check BROADCAST_X_CONSUMER_KEY" in errors  # the wrong secrets
     secrets = [*more.secrets().values(), *wrong.values()]
     secrets.remove(more.x.fake.consumer_key)  # public in every signed header, by design
     assert [s for s in secrets if s in everything] == []

@@ -201,13 +201,17 @@ async def test_an_over_long_post_is_permanent_with_xs_words(fx: X, http: httpx.A
 
 # X's length ---------------------------------------------------------------------------------
 
+CLINIC_URL = "https://glowaesthetics.sg/blog/botox-depression/"
+
 
 @pytest.mark.parametrize(
     ("text", "count"),
     [
         ("Closed today.", 13),
-        (f"Read {ARTICLE_URL}", 5 + 23),  # any URL counts 23
-        (f"Read {ARTICLE_URL}.", 5 + 23 + 1),  # the full stop is not part of the URL
+        (f"Read {CLINIC_URL}", 5 + 23),  # any URL counts 23
+        (f"Read {CLINIC_URL}.", 5 + 23 + 1),  # the full stop is not part of the URL
+        ("Book at glowaesthetics.sg/book", 8 + 23),  # so does a bare domain on a known TLD
+        (f"Read {ARTICLE_URL}", 5 + len(ARTICLE_URL)),  # .example is no TLD: not a URL to X
         ("診所休息", 8),  # CJK weighs 2
         ("Café – “quoted”", 15),  # Latin-1, the en dash and curly quotes weigh 1
         ("Cafe\u0301", 4),  # NFC first: e + combining acute is one character

@@ -1,7 +1,8 @@
 """Fake Mastodon API (channel-apis.md §2 and §10), served with tests.fakes.server.serve.
 
 What it reproduces because clients get it wrong: the length rule (grapheme clusters of
-spoiler_text + status, every URL = characters_reserved_per_url), the Idempotency-Key store
+spoiler_text + status, every URL = characters_reserved_per_url, counted by the reference
+in tests/reference, not by a copy of the client's rules), the Idempotency-Key store
 (per account, 3600 s, a repeat returns the original Status), X-RateLimit-Reset as an ISO-8601
 time with microseconds, `card: null` at creation, and media that answers 202 then 206.
 """
@@ -13,21 +14,20 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal
 
-import regex
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from .base import FakeService, Fault, Handler, graphemes, parse_params
+from tests.reference.node import mastodon_length
+
+from .base import FakeService, Fault, Handler, parse_params
 from .mastodon_entities import Site, iso, render
 from .server import DropConnection, pause
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 IDEMPOTENCY_TTL = 3600.0
 RATE_PERIOD = 300
-URL = regex.compile(r"https?://[^\s<>\"]+?(?=[.,;:!?)\]'\"]*(?:\s|$))")
-REMOTE_MENTION = regex.compile(r"(?<![\w/])(@\w+)@[\w.-]+\w")
 NOT_READY = "Cannot attach files that have not finished processing. Try again in a moment!"
 
 
@@ -169,9 +169,9 @@ class FakeMastodon(FakeService):
     # Statuses -----------------------------------------------------------------------------
 
     def countable_length(self, text: str) -> int:
-        """Mastodon's count: graphemes, a URL = characters_reserved_per_url, @u@domain = @u."""
-        text = URL.sub("x" * self.characters_reserved_per_url, text)
-        return graphemes(REMOTE_MENTION.sub(r"\1", text))
+        """Mastodon's count (graphemes, a URL = characters_reserved_per_url, @u@domain = @u),
+        asked of twitter-text and Mastodon's rule by tests/reference/node.py, never our code."""
+        return mastodon_length(text, self.characters_reserved_per_url)
 
     def _validate(self, text: str, spoiler: str, media: list[dict[str, Any]]) -> None:
         if not text.strip() and not media:

@@ -3,8 +3,8 @@
 What it reproduces because clients get it wrong: OAuth 1.0a HMAC-SHA1 signatures, verified
 here with oauthlib's own signature functions over the method, the URL and the oauth_*
 parameters only -- a client that signs the JSON body fails; reused nonces and stale
-timestamps are refused; the weighted length (twitter-text v3, counted independently of the
-client's code); 201 + Location; the 403 duplicate refusal; problem-JSON errors; and the
+timestamps are refused; the weighted length (asked of twitter-text 3.1.0 itself, by
+tests/reference/node.py, so the fake cannot share a mistake with the client's code); 201 + Location; the 403 duplicate refusal; problem-JSON errors; and the
 ``x-rate-limit-*`` / ``x-user-limit-24hour-*`` headers, with a 429 that has no Retry-After.
 """
 
@@ -13,29 +13,21 @@ from __future__ import annotations
 import itertools
 import json
 import time
-import unicodedata
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-import regex
 from oauthlib.oauth1.rfc5849 import signature, utils
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from tests.reference.node import x_answer
+
 from .base import FakeService, Handler
 from .server import DropConnection
 
-URL = regex.compile(r"https?://[^\s<>\"]+?(?=[.,;:!?)\]'\"]*(?:\s|$))")
-EMOJI = regex.compile(
-    r"\p{Regional_Indicator}{2}"
-    r"|[0-9#*]\uFE0F?\u20E3"
-    r"|\p{Extended_Pictographic}[\uFE0F\p{Emoji_Modifier}]*"
-    r"(?:\u200D\p{Extended_Pictographic}[\uFE0F\p{Emoji_Modifier}]*)*"
-)
-LIGHT = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
 DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
 TOO_LONG = (
     "Your Tweet text is too long. For more information on how Twitter determines text length "
@@ -46,20 +38,8 @@ TIMESTAMP_SKEW = 300
 
 
 def weighted_length(text: str) -> int:
-    """twitter-text v3: NFC; URLs 23; emoji sequences 200; code points 100 or 200; /100."""
-    text = URL.sub(" " * 23, unicodedata.normalize("NFC", text))  # a space weighs 100
-    weight = 0
-    position = 0
-    while position < len(text):
-        match = EMOJI.match(text, position)
-        if match and (len(match.group()) > 1 or ord(match.group()) > 0x10FF):
-            weight += 200
-            position = match.end()
-            continue
-        code = ord(text[position])
-        weight += 100 if any(lo <= code <= hi for lo, hi in LIGHT) else 200
-        position += 1
-    return weight // 100
+    """X's count, from twitter-text 3.1.0 itself (run by Node): never a copy of our rules."""
+    return int(x_answer(text)["weightedLength"])
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> dict[str, Any]:

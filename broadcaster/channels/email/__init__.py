@@ -101,7 +101,8 @@ class EmailChannel(Channel):
     def targets(self) -> Iterator[Target]:
         """Every valid, not suppressed subscriber, read as a stream; problems are logged."""
         self.progress.begin(self.subscriber_file)
-        rows = subscribers.read(self.subscriber_file)
+        notes: list[str] = []  # about the file as a whole: an encoding that was a guess
+        rows = subscribers.read(self.subscriber_file, notes)
         invalid: list[subscribers.Invalid] = []
         recent: dict[str, None] = {}  # keys of the last claim batch: a repeat there is dropped
         while chunk := list(islice(rows, LOOKUP_BATCH)):
@@ -119,6 +120,8 @@ class EmailChannel(Channel):
                 yield Target(
                     subscriber.key, {"address": subscriber.address, "name": subscriber.name}
                 )
+        for note in notes:
+            log.warning("email: %s", note)
         if invalid:
             shown = "; ".join(str(p) for p in invalid[:SHOW_PROBLEMS])
             more = (

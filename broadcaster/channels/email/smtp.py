@@ -16,8 +16,9 @@ Every reply maps onto one outcome::
     5.7.x, or 5xx to MAIL           RetryableError in an hour: the sending setup (relay,
                                     login, SPF/DKIM) is wrong, so no recipient is failed for it
     connection lost before content  back in the queue once: reconnect and carry on
-    connection lost after content   PermanentError "unconfirmed": it may have arrived, so it
-                                    is never sent again (never twice beats at least once)
+    connection lost after content   NoReply "unconfirmed": it may have arrived, so the
+                                    delivery is ``unknown``, as on every channel, and never sent
+                                    again by itself (never twice beats at least once)
     cannot connect or log in        RetryableError; the pool then rests COOL_OFF seconds and
                                     fails the rest fast, so a dead server cannot stall a pass
 """
@@ -36,7 +37,7 @@ import aiosmtplib
 
 from broadcaster.channels.email.message import Envelope
 from broadcaster.channels.email.transport import Outcome
-from broadcaster.errors import DeliveryError, PermanentError, RetryableError
+from broadcaster.errors import DeliveryError, NoReply, PermanentError, RetryableError
 
 COOL_OFF = 30.0  # seconds without connection attempts after one failed
 SETUP_RETRY = 3600.0  # retry_after when the sender's configuration must be fixed first
@@ -411,8 +412,9 @@ def _refused(stage: str, reply: Reply) -> DeliveryError:
     return PermanentError(text)
 
 
-def _unconfirmed(reason: str) -> PermanentError:
-    return PermanentError(
+def _unconfirmed(reason: str) -> NoReply:
+    """The content went out and no reply came: the server may have queued it (``unknown``)."""
+    return NoReply(
         f"unconfirmed: {reason} after the message was sent; it may have arrived, "
         "so it is not sent again"
     )

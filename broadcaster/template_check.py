@@ -1,0 +1,217 @@
+"""Proves the templates before anything is sent.
+
+A template is read only when a message needs it, so a mistake in the wording of a reminder
+would otherwise surface on the morning the reminder is due, after the banner went out. This
+module finds every such mistake at once, each as ``file:line: what`` with the file as the admin
+knows it (their own file's path, or ``broadcaster built-in <name>``):
+
+* every template compiles (a Jinja syntax error);
+* every notice renders for every configured channel on every occasion ``lifecycle:`` can send
+  it there (an undefined variable, a template that is missing), without sending or storing
+  anything; a config without closures or articles is proven with a sample of each kind, so
+  the first one added later cannot fail;
+* every file in the overrides folder is read by some message: a misspelt name
+  (``email/closure-remnd.txt``) would silently leave the built-in wording in use (a warning).
+
+``broadcast validate`` shows all of it, feed articles included; ``run``, ``send`` and each pass
+of ``worker`` refuse to start on an error (:func:`template_errors`, from the config alone: a
+feed's text that trips a template fails that one delivery instead, see the dispatcher).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import jinja2
+from jinja2 import meta
+
+from broadcaster.channels import TYPES, configured_channels
+from broadcaster.channels.base import Channel
+from broadcaster.checks import Finding
+from broadcaster.config import Config, Lifecycle
+from broadcaster.dispatch import routed
+from broadcaster.errors import ConfigProblem
+from broadcaster.notices import KINDS, Notice, build, config_articles, kind_of
+from broadcaster.notices.base import LIFE
+from broadcaster.render import (
+    PART_EXTENSIONS,
+    TEMPLATE_SUFFIXES,
+    Renderer,
+    TemplateFault,
+    shown_name,
+    template_fault,
+    template_sources,
+)
+
+#: the occasions each kind of notice has, as template names spell them (``edit`` replaces
+#: ``update`` where corrections edit a post)
+OCCASIONS = {
+    kind.name: (
+        *(o for o in LIFE if o in kind.occasions),
+        *(("edit",) if "update" in kind.occasions else ()),
+    )
+    for kind in KINDS
+}
+
+
+def template_errors(config: Config) -> list[ConfigProblem]:
+    """What stops ``run``, ``send`` or a worker pass before anything is sent: the templates'
+    errors against the config's own notices (no feed is read, nothing is written)."""
+    found = template_findings(config, unused=False)
+    return [f.as_config_problem() for f in found if f.severity == "error"]
+
+
+def template_findings(
+    config: Config, gathered: Sequence[Notice] | None = None, *, unused: bool = True
+) -> list[Finding]:
+    """Every problem with the templates, errors first: compiling, rendering every notice
+    (``gathered`` from the config and its feeds, else the config's own), and (``unused``)
+    override files nothing reads."""
+    overrides = config.templates
+    renderer = Renderer(config.site, overrides)
+    faults = {_key(fault): fault for fault in _compile_faults(renderer)}
+    for fault in _render_faults(config, renderer, _notices(config, gathered), compiled=not faults):
+        faults.setdefault(_key(fault), fault)  # the first notice and channel that showed it
+    findings = [Finding("error", f.file, f.line, "", f.described) for f in faults.values()]
+    return findings + (_unused_overrides(renderer, overrides) if unused else [])
+
+
+def occasions(channel: type[Channel], kind: str, rules: Lifecycle) -> list[str]:
+    """The occasions ``lifecycle:`` sends a ``kind`` notice on to this type of channel, as the
+    templates are looked up for them (a correction that edits the post renders as ``edit``)."""
+    found = [o for o in OCCASIONS[kind] if o != "edit" and routed(channel, o, rules)]
+    if rules.corrections == "edit" and channel.supports_edit:
+        found = ["edit" if o == "update" else o for o in found]
+    return found
+
+
+# -- compiling ---------------------------------------------------------------------------------
+
+
+def _compile_faults(renderer: Renderer) -> list[TemplateFault]:
+    """A syntax error in any template in use (an override hides the built-in of its name)."""
+    faults = []
+    for name, file in template_sources(renderer.template_dir).items():
+        try:
+            renderer.env.get_template(name)
+        except jinja2.TemplateSyntaxError as exc:
+            fault = template_fault(exc, renderer.template_dir)
+            faults.append(fault or TemplateFault(shown_name(str(file)), exc.lineno, str(exc)))
+        except UnicodeDecodeError:
+            faults.append(TemplateFault(shown_name(str(file)), None, "not UTF-8: save it as UTF-8"))
+        except OSError as exc:
+            faults.append(
+                TemplateFault(shown_name(str(file)), None, f"cannot read: {exc.strerror}")
+            )
+    return faults
+
+
+# -- rendering ---------------------------------------------------------------------------------
+
+
+def _render_faults(
+    config: Config, renderer: Renderer, notices: list[tuple[Notice, str]], *, compiled: bool
+) -> Iterator[TemplateFault]:
+    """Render each notice once per configured channel and occasion, yielding each fault with
+    the notice, occasion and channel that showed it."""
+    rules = config.lifecycle
+    for name in configured_channels(config):
+        channel = TYPES[name]
+        for notice, label in notices:
+            for occasion in occasions(channel, notice.kind, rules):
+                try:
+                    renderer.render(notice, occasion, name, channel.parts, _extra(notice, occasion))
+                except Exception as exc:
+                    fault = template_fault(exc, renderer.template_dir)
+                    if fault is None and compiled:
+                        raise  # not a template's doing: a bug, shown as one
+                    if fault is not None:
+                        yield replace(fault, context=f"rendering {label} {occasion} for {name}")
+
+
+def _notices(config: Config, gathered: Sequence[Notice] | None) -> list[tuple[Notice, str]]:
+    """The notices to render (``gathered`` by a pass, else the config's own), each with how a
+    message names it; a sample closure or article where there is none of that kind."""
+    if gathered is None:
+        gathered = build(config, config_articles(config)).items
+    labelled: list[tuple[Notice, str]] = [(n, n.id) for n in gathered]
+    for kind in KINDS:
+        if not any(n.kind == kind.name for n in gathered):
+            labelled.append((kind.sample(config), f"a sample {kind.name} (the config has none)"))
+    return labelled
+
+
+def _extra(notice: Notice, occasion: str) -> dict[str, object]:
+    """A correction also shows the version announced before: here, a day earlier."""
+    earlier = kind_of(notice).earlier
+    if occasion not in ("update", "edit") or earlier is None:
+        return {}
+    return {"previous": earlier(notice).context()}
+
+
+# -- override files nothing reads --------------------------------------------------------------
+
+
+def _unused_overrides(renderer: Renderer, overrides: Path | None) -> list[Finding]:
+    """An override file no message looks up and no template imports or extends."""
+    if overrides is None or not overrides.is_dir():
+        return []
+    lookups = set(_lookup_names())
+    read = lookups | _referenced(renderer)
+    found = []
+    for file in sorted(overrides.rglob("*")):
+        name = file.relative_to(overrides).as_posix()
+        if file.is_file() and file.name.endswith(TEMPLATE_SUFFIXES) and name not in read:
+            found.append(_warning(file, _never_read(name, lookups)))
+    return found
+
+
+def _lookup_names() -> Iterator[str]:
+    """Every name a message may be looked up by, per channel and the parts it renders."""
+    folders = [(name, channel.parts) for name, channel in TYPES.items()]
+    folders.append(("_default", tuple(PART_EXTENSIONS)))
+    for folder, parts in folders:
+        for kind, kind_occasions in OCCASIONS.items():
+            for stem in (kind, *(f"{kind}-{o}" for o in kind_occasions)):
+                for part in parts:
+                    yield f"{folder}/{stem}.{PART_EXTENSIONS[part]}"
+
+
+def _referenced(renderer: Renderer) -> set[str]:
+    """The names templates import, include or extend (a layout, a file of macros)."""
+    names: set[str] = set()
+    for name in template_sources(renderer.template_dir):
+        try:
+            source = renderer.env.loader.get_source(renderer.env, name)[0]  # type: ignore[union-attr]
+            names.update(n for n in meta.find_referenced_templates(renderer.env.parse(source)) if n)
+        except (jinja2.TemplateSyntaxError, UnicodeDecodeError, OSError):
+            continue  # reported by the compile check
+    return names
+
+
+def _never_read(name: str, lookups: set[str]) -> str:
+    folder = name.split("/", 1)[0]
+    if "/" not in name or folder not in {*TYPES, "_default"}:
+        where = f"{folder!r} is not a channel" if "/" in name else "it is not in a channel folder"
+        hint = f"(channels: {', '.join(TYPES)}, or _default for all)"
+    else:
+        close = difflib.get_close_matches(name, lookups, n=1, cutoff=0.8)
+        where = f"no message is looked up as {name}"
+        hint = f"(did you mean {close[0]}?)" if close else "(see `broadcast templates list`)"
+    return f"never used: {where} {hint}; the built-in wording is used instead"
+
+
+# -- findings ----------------------------------------------------------------------------------
+
+
+def _key(fault: TemplateFault) -> tuple[str, int | None, str]:
+    """The same mistake, whichever notice or channel showed it (one broken default template
+    fails every channel that falls back to it: it is reported once)."""
+    return fault.file, fault.line, fault.message
+
+
+def _warning(file: Path, message: str) -> Finding:
+    return Finding("warning", file.as_posix(), None, "", message)

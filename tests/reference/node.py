@@ -1,0 +1,62 @@
+"""The platforms' own code, run by Node: twitter-text 3.1.0 and @atproto/api (reference.mjs).
+
+``scripts/test`` installs them (``npm ci --prefix tests/reference``). Without Node or without
+them these tests fail, saying what to install: a skipped reference test would let our
+counting drift from the platforms' unnoticed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+HERE = Path(__file__).parent
+CORPUS = HERE / "corpus.json"
+
+
+def answers(texts: list[str], *platforms: str) -> list[dict[str, Any]]:
+    """For each text: ``{"x": {...}, "bluesky": {...}, "mastodon": {...}}`` from
+    reference.mjs, or only the ``platforms`` named (quicker: X alone does not load Bluesky's)."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is missing: install Node.js 20 and run `npm ci --prefix tests/reference`")
+    if not (HERE / "node_modules" / "twitter-text").is_dir():
+        pytest.fail("the reference packages are missing: run `npm ci --prefix tests/reference`")
+    done = subprocess.run(
+        [node, str(HERE / "reference.mjs"), *platforms],
+        input=json.dumps(texts),
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
+        timeout=120,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"reference.mjs failed: {done.stderr.strip()}")
+    result: list[dict[str, Any]] = json.loads(done.stdout)
+    return result
+
+
+@lru_cache(maxsize=1024)
+def x_answer(text: str) -> dict[str, Any]:
+    """twitter-text's ``{"weightedLength", "valid", "urls"}`` for one text (for FakeX)."""
+    return answers([text], "x")[0]["x"]  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=1024)
+def mastodon_length(text: str, url_length: int = 23) -> int:
+    """Mastodon's count of one status (for FakeMastodon), reserving ``url_length`` per URL."""
+    found = answers([text], "mastodon")[0]["mastodon"]
+    return int(found["length"]) + int(found["urls"]) * (url_length - 23)
+
+
+def corpus() -> list[dict[str, Any]]:
+    """The hard cases (make_corpus.py): ``{"text", "links", "why"}`` each."""
+    cases: list[dict[str, Any]] = json.loads(CORPUS.read_text(encoding="utf-8"))
+    return cases
