@@ -108,8 +108,9 @@ class Outgoing:
     summary: str | None = None
     #: set when this delivery edits an earlier post: that post's receipt (see supports_edit)
     original: Receipt | None = None
-    #: a closure's facts (:meth:`ClosureNotice.facts`: start, end, resume, outlets, reason),
-    #: for channels that show them rather than text (notice cards)
+    #: the notice as data (``Notice.facts``: its ``kind``, and for a notice about opening days
+    #: start, end, resume, outlets, reason and hours; see ``notices.about_days``), for
+    #: channels that show it rather than text (notice cards, webhooks)
     facts: Mapping[str, Any] | None = None
     #: an earlier attempt's outcome is unknown (its process died): it may already be posted
     uncertain: bool = False
