@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from broadcaster.config import Config
+from broadcaster.notices import hours
 from broadcaster.notices.article import (
     ArticleEvent,
     ArticleNotice,
@@ -75,6 +76,14 @@ KINDS: tuple[Kind, ...] = (
         closure_notices,
         ClosureNotice.restore,
         ClosureNotice.day_earlier,
+    ),
+    Kind(
+        "hours",
+        hours.OCCASIONS,
+        hours.sample_hours,
+        hours.hours_notices,
+        hours.HoursNotice.restore,
+        hours.HoursNotice.day_earlier,
     ),
     Kind("article", frozenset({"publish"}), sample_article),
 )
