@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -43,17 +44,30 @@ class Finding:
         return str(self.as_config_problem())
 
 
+#: the config's sections about days at the outlets, and what one entry of each is called
+DAY_SECTIONS = ("closures", "hours")
+NOUN = {"closures": "closure", "hours": "hours change"}
+
+
+def _entries(loaded: Loaded, section: str) -> Sequence[Closure]:
+    """The entries of a section about days (an hours change is a closure with hours)."""
+    entries: Sequence[Closure] = getattr(loaded.config, section)
+    return entries
+
+
 def config_problems(loaded: Loaded, now: datetime | None = None) -> list[Finding]:
-    """Every semantic finding about the closures, errors first; ``now`` adds the timing ones."""
+    """Every semantic finding about the closures and hours changes, errors first; ``now``
+    adds the timing ones."""
     findings: list[Finding] = []
-    for index, _closure in enumerate(loaded.config.closures):
-        findings.extend(_closure_findings(loaded, index))
-        findings.extend(_weekday_findings(loaded, index))
-        findings.extend(_reason_findings(loaded, index))
-        if now is not None:
-            findings.extend(_timing_findings(loaded, index, now))
-    findings.extend(_duplicate_closures(loaded))
-    findings.extend(_overlapping_closures(loaded))
+    for section in DAY_SECTIONS:
+        for index, _entry in enumerate(_entries(loaded, section)):
+            findings.extend(_closure_findings(loaded, section, index))
+            findings.extend(_weekday_findings(loaded, section, index))
+            findings.extend(_reason_findings(loaded, section, index))
+            if now is not None:
+                findings.extend(_timing_findings(loaded, section, index, now))
+        findings.extend(_duplicate_closures(loaded, section))
+        findings.extend(_overlapping_closures(loaded, section))
     findings.extend(_subscriber_file_findings(loaded))
     findings.extend(_template_folder_findings(loaded))
     findings.extend(_output_folder_findings(loaded))
@@ -153,8 +167,8 @@ def _lifecycle_channel(loaded: Loaded, key: str, index: int, name: str) -> list[
         close = difflib.get_close_matches(name, list(TYPES), n=1, cutoff=0.6)
         hint = f"did you mean {close[0]}?" if close else f"channels: {', '.join(TYPES)}"
         return [_finding(loaded, "error", at, f"unknown channel {name!r} ({hint})")]
-    if "closure:announce" not in TYPES[name].accepts:
-        message = f"{name} does not announce closures, so it gets no {key} message"
+    if "announce" not in TYPES[name].accepts:
+        message = f"{name} does not announce notices, so it gets no {key} message"
         return [_finding(loaded, "warning", at, message)]
     if name not in configured_channels(loaded.config):
         message = f"{name} is not configured (no channels.{name}): nothing is sent there"
@@ -170,9 +184,7 @@ def _corrections_findings(loaded: Loaded) -> list[Finding]:
     if loaded.config.lifecycle.corrections != "edit":
         return []
     posting = [
-        name
-        for name in configured_channels(loaded.config)
-        if "closure:announce" in TYPES[name].accepts
+        name for name in configured_channels(loaded.config) if "announce" in TYPES[name].accepts
     ]
     cannot = [name for name in posting if not TYPES[name].supports_edit]
     if not cannot:
@@ -193,10 +205,10 @@ def _finding(
     return Finding(severity, str(loaded.path), loaded.line_of(*path), dotted(path), message)
 
 
-def _closure_findings(loaded: Loaded, index: int) -> list[Finding]:
-    closure = loaded.config.closures[index]
+def _closure_findings(loaded: Loaded, section: str, index: int) -> list[Finding]:
+    closure = _entries(loaded, section)[index]
     site_outlets = loaded.config.site.outlets
-    at = ("closures", index)
+    at = (section, index)
     found = []
     if closure.end is not None and closure.end < closure.start:
         found.append(_finding(loaded, "error", (*at, "end"), "must not be before start"))
@@ -233,12 +245,12 @@ def _closure_findings(loaded: Loaded, index: int) -> list[Finding]:
     return found
 
 
-def _reason_findings(loaded: Loaded, index: int) -> list[Finding]:
+def _reason_findings(loaded: Loaded, section: str, index: int) -> list[Finding]:
     """The reason goes inside a sentence (``for {reason}.``): say what its own end becomes."""
     from broadcaster.plaintext import clause
 
-    reason = loaded.config.closures[index].reason.strip()
-    at = ("closures", index, "reason")
+    reason = _entries(loaded, section)[index].reason.strip()
+    at = (section, index, "reason")
     if not clause(reason):
         return [_finding(loaded, "error", at, "must say why in words, not only punctuation")]
     if clause(reason) == reason:
@@ -248,20 +260,20 @@ def _reason_findings(loaded: Loaded, index: int) -> list[Finding]:
     return [_finding(loaded, "warning", at, message)]
 
 
-def _duplicate_closures(loaded: Loaded) -> list[Finding]:
+def _duplicate_closures(loaded: Loaded, section: str) -> list[Finding]:
     """Warn where one closure is entered twice: it is still announced only once."""
     seen: dict[tuple[object, ...], int] = {}
     found = []
     all_outlets = tuple(loaded.config.site.outlets)
-    for index, closure in enumerate(loaded.config.closures):
+    for index, closure in enumerate(_entries(loaded, section)):
         key = (closure.start, closure.last_day, tuple(sorted(closure.outlets or all_outlets)))
         if key in seen:
             found.append(
                 _finding(
                     loaded,
                     "warning",
-                    ("closures", index),
-                    f"same closure as closures[{seen[key]}]; it is announced once",
+                    (section, index),
+                    f"same {NOUN[section]} as {section}[{seen[key]}]; it is announced once",
                 )
             )
         else:
@@ -294,15 +306,15 @@ _DATE_WITH_WEEKDAY = [
 ]
 
 
-def _weekday_findings(loaded: Loaded, index: int) -> list[Finding]:
+def _weekday_findings(loaded: Loaded, section: str, index: int) -> list[Finding]:
     """A weekday next to a date must be that date's weekday (year inferred from the closure)."""
-    closure = loaded.config.closures[index]
+    closure = _entries(loaded, section)[index]
     found = []
     for field in ("message", "reason"):
         text = getattr(closure, field) or ""
         for written, problem in _wrong_weekdays(text, closure):
             found.append(
-                _finding(loaded, "error", ("closures", index, field), f'"{written}": {problem}')
+                _finding(loaded, "error", (section, index, field), f'"{written}": {problem}')
             )
     return found
 
@@ -358,13 +370,13 @@ def _notice(left: timedelta) -> str:
 # -- timing relative to --now ------------------------------------------------------------------
 
 
-def _timing_findings(loaded: Loaded, index: int, now: datetime) -> list[Finding]:
+def _timing_findings(loaded: Loaded, section: str, index: int, now: datetime) -> list[Finding]:
     """Warn about a closure whose announcement date (or start, or end) is already past."""
-    closure = loaded.config.closures[index]
+    closure = _entries(loaded, section)[index]
     today = now.astimezone(loaded.config.site.tz).date()
     resume = closure.resume or closure.last_day + timedelta(days=1)
     announce = closure.start - timedelta(days=closure.announce_days_before)
-    at: tuple[str | int, ...] = ("closures", index, "start")
+    at: tuple[str | int, ...] = (section, index, "start")
     if today > resume:
         message = (
             f"over: it reopened on {_day(resume)} (today is {_day(today)}); nothing more is "
@@ -392,14 +404,14 @@ def _timing_findings(loaded: Loaded, index: int, now: datetime) -> list[Finding]
 # -- closures that cover the same outlet on the same day ---------------------------------------
 
 
-def _overlapping_closures(loaded: Loaded) -> list[Finding]:
+def _overlapping_closures(loaded: Loaded, section: str) -> list[Finding]:
     """Two closures sharing an outlet and a day, or one reopening on a day the other closes.
 
     Warnings, not errors: a company-wide closure and an outlet's own closure may overlap on
     purpose, each notice is still true about its own days, and an error would hold back every
     other notice (and the articles) until someone edits the file.
     """
-    closures = loaded.config.closures
+    closures = _entries(loaded, section)
     found = []
     for j, later in enumerate(closures):
         for i, earlier in enumerate(closures[:j]):
@@ -413,8 +425,8 @@ def _overlapping_closures(loaded: Loaded) -> list[Finding]:
                     _finding(
                         loaded,
                         "warning",
-                        ("closures", j),
-                        f"overlaps closures[{i}]{_for(shared)} on {days}: customers get two "
+                        (section, j),
+                        f"overlaps {section}[{i}]{_for(shared)} on {days}: customers get two "
                         "notices for the same days (merge them, or fix the dates)",
                     )
                 )
@@ -426,8 +438,8 @@ def _overlapping_closures(loaded: Loaded) -> list[Finding]:
                     _finding(
                         loaded,
                         "warning",
-                        ("closures", j, "resume"),
-                        f"the reopening on {_day(resume)} falls inside closures[{i}]"
+                        (section, j, "resume"),
+                        f"the reopening on {_day(resume)} falls inside {section}[{i}]"
                         + (f" ({_names(shared)} closed that day)" if shared else ""),
                     )
                 )

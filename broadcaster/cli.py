@@ -167,6 +167,7 @@ def validate(config: ConfigOpt = None, now: NowOpt = None) -> None:
         plain("ok", "green")
         + plain(
             f" {loaded.path}: {len(loaded.config.closures)} closures, "
+            f"{len(loaded.config.hours)} hours changes, "
             f"{len(loaded.config.articles.items)} articles, {len(loaded.config.articles.feeds)} feeds"
         ),
         soft_wrap=True,

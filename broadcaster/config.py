@@ -87,6 +87,30 @@ class Closure(Strict):
         return self.end or self.start
 
 
+class HoursChange(Closure):
+    """``hours:``: days the outlets open at other hours than usual (``opens``–``closes``).
+
+    Announced, reminded, corrected and cancelled like a closure, which is simply the case of
+    no hours at all; ``reason`` says why (``Christmas Eve``)."""
+
+    opens: str
+    closes: str
+
+    @field_validator("opens", "closes", mode="before")
+    @classmethod
+    def _clock(cls, value: Any) -> str:
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value if isinstance(value, str) else "")
+        if match is None:
+            raise ValueError('must be a time of day in quotes, like "09:00" (24-hour HH:MM)')
+        return f"{int(match[1]):02d}:{match[2]}"
+
+    @model_validator(mode="after")
+    def _opens_before_closing(self) -> HoursChange:
+        if self.closes <= self.opens:
+            raise ValueError(f"closes ({self.closes}) must be after opens ({self.opens})")
+        return self
+
+
 class Feed(Strict):
     url: str = Field(min_length=1)
 
@@ -513,6 +537,8 @@ class Config(Strict):
     site: Site
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)
     closures: list[Closure] = Field(default_factory=list)
+    #: days with other opening hours (a closure is the case of none)
+    hours: list[HoursChange] = Field(default_factory=list)
     articles: Articles = Field(default_factory=Articles)
     channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
     database: str = "sqlite:///var/broadcaster.db"
@@ -521,7 +547,7 @@ class Config(Strict):
     schedule: Schedule = Field(default_factory=Schedule)
     serve: ServeConfig | None = None  # ``broadcast serve``
 
-    @field_validator("closures", mode="before")
+    @field_validator("closures", "hours", mode="before")
     @classmethod
     def _nothing_listed(cls, value: Any) -> Any:
         """``closures:`` with every entry deleted means none, not a mistake."""

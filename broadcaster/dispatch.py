@@ -26,11 +26,12 @@ from broadcaster.config import Lifecycle, Loaded, Secrets
 from broadcaster.errors import DeliveryError
 from broadcaster.ledger import Group, Ledger
 from broadcaster.length import fit
-from broadcaster.notices import ClosureNotice, Notice
+from broadcaster.lifecycle import Told, correctable
+from broadcaster.notices import Notice, about_days
 from broadcaster.render import Message, Renderer, TemplateFault, template_fault
 from broadcaster.report import Report, Row, settled
 from broadcaster.retry import RetryPolicy
-from broadcaster.schedule import PRIMARY, Moment, Timing, midnight, moments
+from broadcaster.schedule import Moment, Timing, midnight, moments
 from broadcaster.send import Parcel, Sender
 from broadcaster.sources import gather_notices
 
@@ -162,7 +163,7 @@ class Dispatcher:
             if not isinstance(channel, Channel) or (names and channel.name not in names):
                 continue
             for moment in moments(notice, self.config.site.tz, self.config.articles.max_age_days):
-                if self._wants(channel, notice.kind, moment.occasion):
+                if self._wants(channel, moment.occasion):
                     job = Job(moment, "due", moment.occasion)
                     result.append(
                         (channel.name, moment.occasion, self._message(channel, job, store=False))
@@ -174,7 +175,7 @@ class Dispatcher:
     def _moments(
         self,
         current: list[Notice],
-        removed: list[ClosureNotice],
+        removed: list[Told],
         now: datetime,
         selection: Selection,
         *,
@@ -191,11 +192,11 @@ class Dispatcher:
             for moment in moments(notice, tz, max_age):
                 timing = moment.timing(now)
                 pushed = selection.push and selected
-                if pushed and moment.occasion in (PRIMARY[notice.kind], "banner"):
+                if pushed and moment.occasion in (notice.primary, "banner"):
                     timing = "due"
                 result.append((moment, timing))
-            if isinstance(notice, ClosureNotice):
-                update = Moment(notice, "update", moment_floor(), midnight(notice.resume, tz))
+            for told in correctable([notice]):
+                update = Moment(told, "update", moment_floor(), midnight(told.resume, tz))
                 result.append((update, update.timing(now)))
         for gone in removed:
             if every_notice or selection.notice_ids is None or gone.id in selection.notice_ids:
@@ -207,8 +208,7 @@ class Dispatcher:
         """The moments this channel takes, with corrections and cancellations resolved."""
         jobs = []
         for moment, timing in chosen:
-            notice = moment.notice
-            if not self._wants(channel, notice.kind, moment.occasion):
+            if not self._wants(channel, moment.occasion):
                 continue
             if moment.occasion in ("update", "cancel"):
                 job = self._change_job(channel, moment, timing)
@@ -235,11 +235,11 @@ class Dispatcher:
         occasion = f"{'edit' if edit else 'update'}@{notice.fingerprint()}"
         return Job(moment, timing, occasion, extra, edit_of)
 
-    def _wants(self, channel: Channel | Skipped, kind: str, occasion: str) -> bool:
+    def _wants(self, channel: Channel | Skipped, occasion: str) -> bool:
         """Does the lifecycle config route this occasion to this channel?"""
         if isinstance(channel, Skipped):
             return False
-        return routed(channel, kind, occasion, self.config.lifecycle)
+        return routed(channel, occasion, self.config.lifecycle)
 
     # -- doing them ---------------------------------------------------------------------------
 
@@ -255,7 +255,7 @@ class Dispatcher:
             return [Row("*", "*", channel.name, "skipped", detail=channel.reason)]
         if isinstance(channel, Publisher):
             await channel.prepare()
-            mine = [(m, t) for m, t in chosen if channel.takes(m.notice.kind, m.occasion)]
+            mine = [(m, t) for m, t in chosen if channel.takes(m.occasion)]
             return await self._publish(channel, mine, now, selection, dry_run)
         breaker = Breaker.load(self.ledger, channel.name)
         if dry_run or not breaker.is_open(now):  # a paused channel's server is left alone
@@ -353,7 +353,7 @@ class Dispatcher:
         return settled(row, {} if selection.force else self.ledger.states(group))
 
     def _announced_before(self, notice: Notice, channel: Channel, moment: Moment) -> bool:
-        if not channel.takes(notice.kind, "announce"):
+        if not channel.takes("announce"):
             return True
         first = self.ledger.first_sent_at(notice.id, "announce", channel.name)
         return first is not None and first < moment.opens
@@ -417,7 +417,9 @@ class Dispatcher:
                     "end": moment.closes.isoformat(),
                     "text": message["text"],
                     "html": message["html"],
-                    "closure": n.facts() if isinstance(n := moment.notice, ClosureNotice) else None,
+                    "facts": moment.notice.facts(),
+                    # banner.json's readers from before kinds: the days of a closure
+                    "closure": facts if about_days(facts := moment.notice.facts()) else None,
                 }
             )
             shown.append(row)
@@ -433,9 +435,7 @@ class Dispatcher:
 
     def _remember(self, current: list[Notice]) -> None:
         """Snapshot each closure some channel has been told about, in its latest told version."""
-        for notice in current:
-            if not isinstance(notice, ClosureNotice):
-                continue
+        for notice in correctable(current):
             told = [
                 v
                 for c in self.channels
@@ -475,17 +475,17 @@ async def _check_plan(
             row.mark("failed" if failed and row.status == "due" else row.status, note)
 
 
-def routed(channel: Channel | type[Channel], kind: str, occasion: str, rules: Lifecycle) -> bool:
-    """Does ``lifecycle:`` send this occasion of a ``kind`` notice to this channel? A channel
-    type will do (checking the templates builds no channel, so it needs no secrets)."""
+def routed(channel: Channel | type[Channel], occasion: str, rules: Lifecycle) -> bool:
+    """Does ``lifecycle:`` send this occasion to this channel, whatever the kind of notice?
+    A channel type will do (checking the templates builds no channel, so it needs no secrets).
 
-    def takes(wanted: str) -> bool:
-        return f"{kind}:{wanted}" in channel.accepts
-
+    Corrections, cancellations and the reopening go only where the announcement goes; the
+    reminder goes where ``lifecycle.remind`` says (default: every channel that takes one)."""
+    takes = channel.accepts.__contains__
     publisher = isinstance(channel, Publisher) or (
         isinstance(channel, type) and issubclass(channel, Publisher)
     )
-    if publisher or kind != "closure":
+    if publisher:
         return takes(occasion)
     announces = takes("announce")
     if occasion == "remind":

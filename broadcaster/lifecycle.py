@@ -1,4 +1,5 @@
-"""What happens to a closure after it was announced: it moves, it is cancelled.
+"""What happens to a closure (or any correctable notice) after it was announced: it moves,
+it is cancelled.
 
 The ledger remembers each announced closure as a *snapshot* (the notice as it was told to
 people). Comparing the config with the snapshots tells three things apart:
@@ -16,31 +17,47 @@ people). Comparing the config with the snapshots tells three things apart:
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, fields, replace
+from dataclasses import replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
 from broadcaster.channels.base import Store
-from broadcaster.notices import ClosureNotice, Notice
-from broadcaster.schedule import midnight
+from broadcaster.notices import Notice, restore
+from broadcaster.notices.base import midnight
+
+
+class Told(Notice, Protocol):
+    """A correctable notice: it is about days at some outlets, and can be snapshotted."""
+
+    @property
+    def start(self) -> date: ...
+
+    @property
+    def resume(self) -> date: ...
+
+    @property
+    def outlets(self) -> tuple[str, ...]: ...
+
+    def snapshot(self) -> dict[str, Any]: ...
+
 
 LATEST = "closure-latest:"  # + notice id -> fingerprint of the version last told
 VERSION = "closure-version:"  # + fingerprint -> the notice as JSON
 
 
-def remember(store: Store, notice: ClosureNotice) -> None:
+def remember(store: Store, notice: Told) -> None:
     """Record ``notice`` as the version people have been told."""
     store.set_value(VERSION + notice.fingerprint(), dumps(notice))
     store.set_value(LATEST + notice.id, notice.fingerprint())
 
 
-def version(store: Store, fingerprint: str) -> ClosureNotice | None:
+def version(store: Store, fingerprint: str) -> Told | None:
     text = store.get_value(VERSION + fingerprint)
     return loads(text) if text else None
 
 
-def announced(values: dict[str, str], store: Store) -> dict[str, ClosureNotice]:
+def announced(values: dict[str, str], store: Store) -> dict[str, Told]:
     """Every closure ever announced, in its last announced version, by id."""
     result = {}
     for key, fingerprint in values.items():
@@ -51,8 +68,8 @@ def announced(values: dict[str, str], store: Store) -> dict[str, ClosureNotice]:
 
 
 def reconcile(
-    current: list[Notice], told: dict[str, ClosureNotice], now: datetime, tz: ZoneInfo
-) -> tuple[list[Notice], list[ClosureNotice]]:
+    current: list[Notice], told: dict[str, Told], now: datetime, tz: ZoneInfo
+) -> tuple[list[Notice], list[Told]]:
     """Current notices with moved closures under their announced ids, and the removed ones.
 
     Removed closures are only those that have not started yet: a closure that already
@@ -61,42 +78,33 @@ def reconcile(
     present = {n.id for n in current}
     vanished = [n for n in told.values() if n.id not in present]
     adopted: dict[str, str] = {}
-    for notice in sorted(
-        (n for n in current if isinstance(n, ClosureNotice)), key=lambda n: n.start
-    ):
-        if notice.id in told or not notice.id.startswith("closure-"):
-            continue
-        match = _nearest(notice, [v for v in vanished if v.id not in adopted.values()])
+    for notice in sorted(correctable(current), key=lambda n: n.start):
+        if notice.id in told or not notice.id.startswith(f"{notice.kind}-"):
+            continue  # an id the admin gave is never adopted away
+        candidates = [v for v in vanished if v.id not in adopted.values() and v.kind == notice.kind]
+        match = _nearest(notice, candidates)
         if match is not None:
             adopted[notice.id] = match.id
-    renamed = [replace(n, id=adopted[n.id]) if n.id in adopted else n for n in current]
+    renamed = [replace(cast(Any, n), id=adopted[n.id]) if n.id in adopted else n for n in current]
     still_vanished = [v for v in vanished if v.id not in adopted.values()]
     removed = [v for v in still_vanished if now < midnight(v.start, tz)]
     return renamed, removed
 
 
-def _nearest(notice: ClosureNotice, candidates: list[ClosureNotice]) -> ClosureNotice | None:
+def correctable(notices: list[Notice]) -> list[Told]:
+    """The notices that are corrected and cancelled once told."""
+    return [cast(Told, n) for n in notices if n.correctable]  # a kind's promise: see Told
+
+
+def _nearest(notice: Told, candidates: list[Told]) -> Told | None:
     """The vanished closure sharing an outlet with ``notice`` whose start is nearest to it."""
     sharing = [c for c in candidates if set(c.outlets) & set(notice.outlets)]
     return min(sharing, key=lambda c: abs((c.start - notice.start).days), default=None)
 
 
-def dumps(notice: ClosureNotice) -> str:
-    data = asdict(notice)
-    data.pop("kind")
-    return json.dumps(data, default=_iso)
+def dumps(notice: Told) -> str:
+    return json.dumps(notice.snapshot())
 
 
-def loads(text: str) -> ClosureNotice:
-    data: dict[str, Any] = json.loads(text)
-    for key in ("start", "end", "resume"):
-        data[key] = date.fromisoformat(data[key])
-    data["outlets"] = tuple(data["outlets"])
-    known = {f.name for f in fields(ClosureNotice) if f.init}
-    return ClosureNotice(**{k: v for k, v in data.items() if k in known})
-
-
-def _iso(value: object) -> str:
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(f"cannot store {type(value).__name__}")
+def loads(text: str) -> Told:
+    return cast(Told, restore(json.loads(text)))

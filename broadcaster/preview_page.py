@@ -19,7 +19,7 @@ import base64
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -32,9 +32,10 @@ from broadcaster.channels.google_business import GoogleBusinessChannel
 from broadcaster.channels.webhook import WebhookChannel
 from broadcaster.dispatch import Dispatcher
 from broadcaster.ledger import Group
-from broadcaster.notices import ArticleNotice, ClosureNotice, Notice
+from broadcaster.notices import Notice, about_days
 from broadcaster.plaintext import clause
 from broadcaster.render import Message, day
+from broadcaster.send import outgoing_for
 
 TEMPLATE = "assets/preview.html"
 FRAME_CSP = (
@@ -163,14 +164,12 @@ def _extras(
 ) -> None:
     """What a channel does besides showing text, and its notice card."""
     message = next(m for n, o, m in previews if n == channel.name and o == occasion)
-    if isinstance(channel, GoogleBusinessChannel) and isinstance(notice, ClosureNotice):
+    if isinstance(channel, GoogleBusinessChannel) and about_days(notice.facts()):
         lines = [
-            f"{where}: closed {', '.join(day(x) for x in days) or '(no day)'}"
+            f"{where}: {', '.join(_period(d, p) for d, p in days) or '(no day)'}"
             for where, days in channel.preview(notice.facts())
         ]
-        panel.extras.append(
-            ("Special hours on Google (one closed period per day)", "\n".join(lines))
-        )
+        panel.extras.append(("Special hours on Google (one period per day)", "\n".join(lines)))
     if isinstance(channel, WebhookChannel) and channel.targets():
         payload = channel.build(_outgoing(notice, channel, occasion, message, channel.targets()[0]))
         hosts = ", ".join(t.key.partition("#")[0] for t in channel.targets())
@@ -186,6 +185,16 @@ def _extras(
     _card(panel, channel, notice, occasion, message)
 
 
+def _period(when: date, period: dict[str, Any]) -> str:
+    if period.get("closed"):
+        return f"{day(when)} closed"
+    opens, closes = period["openTime"], period["closeTime"]
+    return (
+        f"{day(when)} open {opens['hours']:02d}:{opens['minutes']:02d}"
+        f"–{closes['hours']:02d}:{closes['minutes']:02d}"
+    )
+
+
 def _card(panel: Panel, channel: Channel, notice: Notice, occasion: str, message: Message) -> None:
     """The notice card, for a channel that posts one (Instagram, ``cards: true``)."""
     try:
@@ -195,7 +204,7 @@ def _card(panel: Panel, channel: Channel, notice: Notice, occasion: str, message
     cards = getattr(channel, "cards", None)  # the channels that post cards hold a Cards
     if not isinstance(cards, Cards):
         return
-    if isinstance(notice, ArticleNotice) and notice.image and channel.name != "instagram":
+    if notice.post_fields().image and channel.name != "instagram":
         return  # the article's own image is used instead
     card = cards.card(_outgoing(notice, channel, occasion, message, Target(channel.name)))
     data = base64.b64encode(render_card(card.text)).decode()
@@ -206,28 +215,21 @@ def _outgoing(
     notice: Notice, channel: Channel, occasion: str, message: Message, target: Target
 ) -> Outgoing:
     """The delivery the dispatcher would hand ``channel`` (for pure ``build`` previews)."""
-    article = notice if isinstance(notice, ArticleNotice) else None
-    return Outgoing(
-        delivery_id=0,
-        key=f"{notice.id}/{occasion}/{channel.name}/{target.key}/0",
-        notice_id=notice.id,
-        kind=notice.kind,
-        occasion=occasion,
-        message=message,
-        target=target,
-        link=article.url if article else None,
-        image=article.image if article else None,
-        title=article.title if article else None,
-        summary=article.summary if article else None,
-        facts=notice.facts() if isinstance(notice, ClosureNotice) else None,
-    )
+    return outgoing_for(notice, Group(notice.id, occasion, channel.name), message, target)
 
 
 def _summary(notice: Notice) -> dict[str, Any]:
-    if isinstance(notice, ClosureNotice):
-        where = "all outlets" if notice.all_outlets else ", ".join(notice.outlets)
+    facts = notice.facts()
+    if about_days(facts):
+        where = "all outlets" if facts["all_outlets"] else ", ".join(facts["outlets"])
+        start, end = date.fromisoformat(facts["start"]), date.fromisoformat(facts["end"])
+        hours = facts["hours"]
+        what = f"Open {hours['opens']}–{hours['closes']}" if hours else "Closed"
+        resume = date.fromisoformat(facts["resume"])
+        again = "Usual hours again" if hours else "Open again"
         return {
-            "what": f"Closed {day(notice.start)} to {day(notice.end)}, {where}",
-            "detail": f"Reason: {clause(notice.reason)}. Open again {day(notice.resume)}.",
+            "what": f"{what} {day(start)} to {day(end)}, {where}",
+            "detail": f"Reason: {clause(facts['reason'])}. {again} {day(resume)}.",
         }
-    return {"what": notice.title, "detail": notice.url}
+    fields = notice.post_fields()
+    return {"what": fields.title or notice.id, "detail": fields.link or notice.kind}

@@ -29,7 +29,7 @@ from typing import Any
 from broadcaster.channels.base import Channel, Outgoing, Publisher, Receipt, Target
 from broadcaster.errors import AlreadyDelivered, DeliveryError, NoReply, RetryableError
 from broadcaster.ledger import Claim, Group, Ledger
-from broadcaster.notices import ArticleNotice, ClosureNotice, Notice
+from broadcaster.notices import Notice
 from broadcaster.render import Message
 from broadcaster.report import Row, settled, summarise
 from broadcaster.retry import RetryPolicy
@@ -210,24 +210,16 @@ class Sender:
 
     def _outgoing(self, parcel: Parcel, target: Target, claim: Claim) -> Outgoing:
         group, notice = parcel.group, parcel.notice
-        article = notice if isinstance(notice, ArticleNotice) else None
         original = None
         if parcel.edit_of:
             original = self.ledger.receipt_of(notice.id, parcel.edit_of, group.channel, target.key)
-        return Outgoing(
+        return outgoing_for(
+            notice,
+            group,
+            parcel.message,
+            target,
             delivery_id=claim.id,
-            key=f"{group.notice_id}/{group.occasion}/{group.channel}/{target.key}/{group.seq}",
-            notice_id=notice.id,
-            kind=notice.kind,
-            occasion=group.occasion.partition("@")[0],
-            message=parcel.message,
-            target=target,
-            link=article.url if article else None,
-            image=article.image if article else None,
-            title=article.title if article else None,
-            summary=article.summary if article else None,
             original=original,
-            facts=notice.facts() if isinstance(notice, ClosureNotice) else None,
             uncertain=claim.uncertain,
         )
 
@@ -365,3 +357,33 @@ class _Recorder:
         )
         self.tally["sent"] = self.tally.get("sent", 0) + len(self.sent)
         self.sent, self.failures, self.uncertain = [], [], []
+
+
+def outgoing_for(
+    notice: Notice,
+    group: Group,
+    message: Message,
+    target: Target,
+    *,
+    delivery_id: int = 0,
+    original: Receipt | None = None,
+    uncertain: bool = False,
+) -> Outgoing:
+    """The delivery a channel is handed: the message, and what the notice says of itself."""
+    fields = notice.post_fields()
+    return Outgoing(
+        delivery_id=delivery_id,
+        key=f"{group.notice_id}/{group.occasion}/{group.channel}/{target.key}/{group.seq}",
+        notice_id=notice.id,
+        kind=notice.kind,
+        occasion=group.occasion.partition("@")[0],
+        message=message,
+        target=target,
+        link=fields.link,
+        image=fields.image,
+        title=fields.title,
+        summary=fields.summary,
+        original=original,
+        facts=notice.facts(),
+        uncertain=uncertain,
+    )

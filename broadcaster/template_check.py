@@ -23,7 +23,6 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import jinja2
@@ -35,7 +34,8 @@ from broadcaster.checks import Finding
 from broadcaster.config import Config, Lifecycle
 from broadcaster.dispatch import routed
 from broadcaster.errors import ConfigProblem
-from broadcaster.notices import ArticleNotice, ClosureNotice, Notice, build, config_articles
+from broadcaster.notices import KINDS, Notice, build, config_articles, kind_of
+from broadcaster.notices.base import LIFE
 from broadcaster.render import (
     PART_EXTENSIONS,
     TEMPLATE_SUFFIXES,
@@ -46,10 +46,15 @@ from broadcaster.render import (
     template_sources,
 )
 
-#: every occasion a closure has (``edit`` replaces ``update`` where corrections edit a post)
-CLOSURE_OCCASIONS = ("announce", "remind", "banner", "update", "cancel", "reopen")
-#: the occasions each kind of notice has, as template names spell them
-OCCASIONS = {"closure": (*CLOSURE_OCCASIONS, "edit"), "article": ("publish",)}
+#: the occasions each kind of notice has, as template names spell them (``edit`` replaces
+#: ``update`` where corrections edit a post)
+OCCASIONS = {
+    kind.name: (
+        *(o for o in LIFE if o in kind.occasions),
+        *(("edit",) if "update" in kind.occasions else ()),
+    )
+    for kind in KINDS
+}
 
 
 def template_errors(config: Config) -> list[ConfigProblem]:
@@ -77,7 +82,7 @@ def template_findings(
 def occasions(channel: type[Channel], kind: str, rules: Lifecycle) -> list[str]:
     """The occasions ``lifecycle:`` sends a ``kind`` notice on to this type of channel, as the
     templates are looked up for them (a correction that edits the post renders as ``edit``)."""
-    found = [o for o in OCCASIONS[kind] if o != "edit" and routed(channel, kind, o, rules)]
+    found = [o for o in OCCASIONS[kind] if o != "edit" and routed(channel, o, rules)]
     if rules.corrections == "edit" and channel.supports_edit:
         found = ["edit" if o == "update" else o for o in found]
     return found
@@ -133,48 +138,18 @@ def _notices(config: Config, gathered: Sequence[Notice] | None) -> list[tuple[No
     if gathered is None:
         gathered = build(config, config_articles(config)).items
     labelled: list[tuple[Notice, str]] = [(n, n.id) for n in gathered]
-    if not any(isinstance(n, ClosureNotice) for n in gathered):
-        labelled.append((_sample_closure(config), "a sample closure (the config has none)"))
-    if not any(isinstance(n, ArticleNotice) for n in gathered):
-        labelled.append((SAMPLE_ARTICLE, "a sample article (the config has none)"))
+    for kind in KINDS:
+        if not any(n.kind == kind.name for n in gathered):
+            labelled.append((kind.sample(config), f"a sample {kind.name} (the config has none)"))
     return labelled
 
 
 def _extra(notice: Notice, occasion: str) -> dict[str, object]:
     """A correction also shows the version announced before: here, a day earlier."""
-    if occasion not in ("update", "edit") or not isinstance(notice, ClosureNotice):
+    earlier = kind_of(notice).earlier
+    if occasion not in ("update", "edit") or earlier is None:
         return {}
-    day = timedelta(days=1)
-    earlier = replace(
-        notice, start=notice.start - day, end=notice.end - day, resume=notice.resume - day
-    )
-    return {"previous": earlier.context()}
-
-
-def _sample_closure(config: Config) -> ClosureNotice:
-    outlets = tuple(config.site.outlets)
-    return ClosureNotice(
-        "sample-closure",
-        date(2024, 3, 26),
-        date(2024, 3, 27),
-        date(2024, 3, 28),
-        "a sample reason",
-        outlets,
-        True,
-        7,
-        1,
-    )
-
-
-SAMPLE_ARTICLE = ArticleNotice(
-    "sample-article",
-    "A sample article",
-    "https://example.org/blog/sample",
-    "https://example.org/blog/sample",
-    datetime(2024, 3, 20, tzinfo=UTC),
-    summary="A sample summary.",
-    image="https://example.org/images/sample.jpg",
-)
+    return {"previous": earlier(notice).context()}
 
 
 # -- override files nothing reads --------------------------------------------------------------

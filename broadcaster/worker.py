@@ -43,16 +43,15 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from broadcaster import config as config_module
+from broadcaster import schedule
 from broadcaster.channels.base import Channel
 from broadcaster.config import Config, Loaded, Secrets
 from broadcaster.console import operator_problem
 from broadcaster.dispatch import Dispatcher, Selection
 from broadcaster.errors import ConfigError
 from broadcaster.ledger import Ledger
-from broadcaster.notices import ArticleNotice
 from broadcaster.report import Report
 from broadcaster.runtime import USER_AGENT, open_ledger
-from broadcaster.schedule import article_moment
 from broadcaster.sources import gather_notices
 from broadcaster.template_check import template_errors
 
@@ -153,19 +152,17 @@ class Worker:
             now = self.now()
             dispatcher = self.dispatcher_for(loaded)
             channels = frozenset(
-                c.name
-                for c in dispatcher.channels
-                if isinstance(c, Channel) and c.takes("article", "publish")
+                c.name for c in dispatcher.channels if isinstance(c, Channel) and c.takes("publish")
             )
             if not channels:
                 await _close(dispatcher)
                 return None
             notices, problems = await gather_notices(loaded.config, self.http, self.ledger)
-            max_age = loaded.config.articles.max_age_days
+            tz, max_age = loaded.config.site.tz, loaded.config.articles.max_age_days
             due = frozenset(
                 n.id
                 for n in notices.items
-                if isinstance(n, ArticleNotice) and article_moment(n, max_age).timing(now) == "due"
+                if any(m.occasion == "publish" for m in schedule.due(n, now, tz, max_age))
             )
             if not due:
                 for problem in problems:

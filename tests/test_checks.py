@@ -292,7 +292,7 @@ def test_a_known_channel_that_is_not_configured_is_a_warning(tmp_path: Path) -> 
 def test_a_channel_that_never_posts_closure_messages_is_a_warning(tmp_path: Path) -> None:
     path = write(tmp_path, TEAM_DAY + CHANNELS + "  remind: [banner]\n")
     assert warnings_of(path) == [
-        f"{path}:16: lifecycle.remind[0]: banner does not announce closures, so it gets no "
+        f"{path}:16: lifecycle.remind[0]: banner does not announce notices, so it gets no "
         "remind message"
     ]
 

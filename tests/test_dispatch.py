@@ -28,7 +28,7 @@ DEMO = datetime(2024, 3, 20, 9, 0, tzinfo=SG)
 class Recording(Channel):
     """A channel that records what it was asked to send and fails on command."""
 
-    accepts = frozenset({"closure:announce", "closure:remind", "article:publish"})
+    accepts = frozenset({"announce", "remind", "publish"})
     limits = Limits(max_length=120)
 
     def __init__(self, name: str) -> None:

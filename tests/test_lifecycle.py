@@ -29,7 +29,7 @@ CLOSURE = (
 class Social(Channel):
     """A social channel that remembers every post and edit, by the day it happened."""
 
-    accepts = frozenset({"closure:announce", "closure:remind", "article:publish"})
+    accepts = frozenset({"announce", "remind", "publish"})
     limits = Limits(max_length=500)
     supports_edit = True
 

@@ -183,7 +183,7 @@ def test_special_hours_are_previewed_when_google_is_configured(
     page = Page((project / "g.html").read_text(encoding="utf-8"))
     assert list(page.channels) == ["google_business"]
     text = " ".join(page.channels["google_business"]["text"])
-    assert "Orchard (locations/1111111111): closed 26 Mar (Tue), 27 Mar (Wed)" in text
+    assert "Orchard (locations/1111111111): 26 Mar (Tue) closed, 27 Mar (Wed) closed" in text
 
 
 def test_an_unknown_notice_writes_nothing(project: Path) -> None:

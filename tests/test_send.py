@@ -29,7 +29,7 @@ class Watching(Channel):
     """A fan-out channel that notes, as it takes each delivery, what the ledger says of all."""
 
     name = "list"
-    accepts = frozenset({"closure:announce"})
+    accepts = frozenset({"announce"})
     claim_batch = 3 * START_AHEAD
 
     def __init__(self, ledger: Ledger, size: int) -> None:

@@ -266,7 +266,7 @@ class Recording(Channel):
     """An article channel that records what it sends."""
 
     name = "recorder"
-    accepts = frozenset({"article:publish"})
+    accepts = frozenset({"publish"})
 
     def __init__(self) -> None:
         self.sent: list[str] = []

@@ -168,7 +168,7 @@ class Recording(Channel):
     """Takes closures and articles, and records what it sends."""
 
     name = "recorder"
-    accepts = frozenset({"closure:announce", "article:publish"})
+    accepts = frozenset({"announce", "publish"})
 
     def __init__(self) -> None:
         self.sent: list[str] = []

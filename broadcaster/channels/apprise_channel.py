@@ -55,7 +55,7 @@ class Notification:
 
 class AppriseChannel(Channel):
     name = "apprise"
-    accepts = frozenset({"closure:announce", "closure:remind", "closure:reopen", "article:publish"})
+    accepts = frozenset({"announce", "remind", "reopen", "publish"})
     parts = ("text",)
 
     def __init__(self, services: dict[str, NotifyBase], title: str) -> None:

@@ -38,7 +38,7 @@ PLACEHOLDER = "/*BANNER_DATA*/null"
 
 class BannerChannel(Publisher):
     name = "banner"
-    accepts = frozenset({"closure:banner"})
+    accepts = frozenset({"banner"})
     parts = ("text", "html")
     #: a few small local files: writing them each pass proves they are still there, and
     #: keeps ``generated_at`` current
@@ -54,8 +54,8 @@ class BannerChannel(Publisher):
         return [Target("site")]
 
     async def publish(self, entries: Sequence[dict[str, Any]], now: datetime) -> Receipt:
-        """Write the files for ``entries`` (each: id, kind, start, end, text, html, and for a
-        closure a ``closure`` dict from :meth:`ClosureNotice.facts`)."""
+        """Write the files for ``entries`` (each: id, kind, start, end, text, html, and the
+        notice's ``facts``; a notice about opening days also feeds the JSON-LD and calendar)."""
         unique = list({e["id"]: e for e in entries}.values())
         data: dict[str, Any] = {"generated_at": now.isoformat(), "notices": unique}
         current = [

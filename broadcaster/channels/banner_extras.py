@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from broadcaster.notices import slug
+from broadcaster.notices.base import about_days, slug
 from broadcaster.plaintext import clause
 
 if TYPE_CHECKING:
@@ -40,13 +40,13 @@ class Business:
 
 
 def closures(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The banner entries that describe a closure (they carry a ``closure`` sub-dict)."""
-    found = [e for e in entries if isinstance(e.get("closure"), dict)]
-    return sorted(found, key=lambda e: (e["closure"]["start"], e["id"]))
+    """The banner entries about opening days (closures, hours changes), by first day."""
+    found = [e for e in entries if about_days(e.get("facts"))]
+    return sorted(found, key=lambda e: (e["facts"]["start"], e["id"]))
 
 
 def opening_hours(entries: Sequence[dict[str, Any]], business: Business) -> dict[str, Any]:
-    """A JSON-LD document: one ``LocalBusiness`` per outlet with its closed days."""
+    """A JSON-LD document: one ``LocalBusiness`` per outlet with its special days."""
     closed = closures(entries)
     places: list[tuple[str | None, str, str]] = [
         (o, f" {o}", f"#outlet-{slug(o)}") for o in business.outlets
@@ -60,19 +60,21 @@ def opening_hours(entries: Sequence[dict[str, Any]], business: Business) -> dict
         if business.name:
             node["name"] = business.name + suffix
         node["specialOpeningHoursSpecification"] = [
-            _closed(e["closure"])
+            _special(e["facts"])
             for e in closed
-            if outlet is None or outlet in e["closure"]["outlets"]
+            if outlet is None or outlet in e["facts"]["outlets"]
         ]
         graph.append(node)
     return {"@context": "https://schema.org", "@graph": graph}
 
 
-def _closed(closure: dict[str, Any]) -> dict[str, Any]:
+def _special(closure: dict[str, Any]) -> dict[str, Any]:
+    """Closed all day is ``00:00``–``00:00`` (the convention Google and OpenActive use)."""
+    hours = closure["hours"] or {"opens": "00:00", "closes": "00:00"}
     return {
         "@type": "OpeningHoursSpecification",
-        "opens": "00:00",
-        "closes": "00:00",
+        "opens": hours["opens"],
+        "closes": hours["closes"],
         "validFrom": closure["start"],
         "validThrough": closure["end"],
         "description": closure["reason"],
@@ -98,7 +100,8 @@ def calendar(entries: Sequence[dict[str, Any]], business: Business) -> bytes:
 def _event(entry: dict[str, Any], business: Business, host: str) -> Event:
     from icalendar import Event
 
-    closure = entry["closure"]
+    closure = entry["facts"]
+    hours = closure["hours"]
     event = Event()
     event.add("uid", f"{entry['id']}@{host}")
     # Stable across passes (the file is rewritten only when something changed): the instant
@@ -106,7 +109,8 @@ def _event(entry: dict[str, Any], business: Business, host: str) -> Event:
     event.add("dtstamp", datetime.fromisoformat(entry["start"]).astimezone(UTC))
     event.add("dtstart", date.fromisoformat(closure["start"]))
     event.add("dtend", date.fromisoformat(closure["end"]) + timedelta(days=1))
-    event.add("summary", f"Closed: {clause(closure['reason'])}")
+    state = f"Open {hours['opens']}–{hours['closes']}" if hours else "Closed"
+    event.add("summary", f"{state}: {clause(closure['reason'])}")
     event.add("location", ", ".join(closure["outlets"]) or business.name)
     event.add("description", entry["text"])
     event.add("transp", "TRANSPARENT")

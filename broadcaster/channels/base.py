@@ -108,8 +108,9 @@ class Outgoing:
     summary: str | None = None
     #: set when this delivery edits an earlier post: that post's receipt (see supports_edit)
     original: Receipt | None = None
-    #: a closure's facts (:meth:`ClosureNotice.facts`: start, end, resume, outlets, reason),
-    #: for channels that show them rather than text (notice cards)
+    #: the notice as data (``Notice.facts``: its ``kind``, and for a notice about opening days
+    #: start, end, resume, outlets, reason and hours; see ``notices.about_days``), for
+    #: channels that show it rather than text (notice cards, webhooks)
     facts: Mapping[str, Any] | None = None
     #: an earlier attempt's outcome is unknown (its process died): it may already be posted
     uncertain: bool = False
@@ -119,7 +120,9 @@ class Channel(ABC):
     """Base of all channels: subclasses set the class attributes and write build/send."""
 
     name: ClassVar[str]
-    #: which (kind:occasion) pairs this channel takes, e.g. {"closure:announce", "article:publish"}
+    #: the occasions this channel takes, whatever the kind of notice: e.g. {"announce",
+    #: "remind", "publish"}; corrections, cancellations and the reopen message go wherever
+    #: "announce" goes (as the config's ``lifecycle:`` routes them)
     accepts: ClassVar[frozenset[str]]
     #: template parts to render for it ("text", "html", "subject")
     parts: ClassVar[tuple[str, ...]] = ("text",)
@@ -133,8 +136,8 @@ class Channel(ABC):
     #: True if build() turns an Outgoing with ``original`` into an edit of that post
     supports_edit: ClassVar[bool] = False
 
-    def takes(self, kind: str, occasion: str) -> bool:
-        return f"{kind}:{occasion}" in self.accepts
+    def takes(self, occasion: str) -> bool:
+        return occasion in self.accepts
 
     def targets(self) -> Iterable[Target]:
         """Where a message goes; most channels have exactly one target."""
@@ -192,7 +195,7 @@ class Publisher(Channel):
     """A channel that shows *state* rather than posting messages: the website banner, a
     business listing's special opening hours. Every pass hands it the full current set of
     entries (one per notice whose ``banner`` window is open, each with its rendered text and
-    the closure's facts); it makes its target match that set.
+    the notice's ``facts``); it makes its target match that set.
 
     Making the target show a state is a delivery like any other (:meth:`Sender.publish
     <broadcaster.send.Sender.publish>` claims, publishes and records it), so a write that fails
@@ -200,7 +203,7 @@ class Publisher(Channel):
     not change. The ledger also records one delivery per notice, so ``history`` shows when
     each first appeared."""
 
-    accepts = frozenset({"closure:banner"})
+    accepts = frozenset({"banner"})
     #: publishing a state again is harmless (the target is *set*, not appended to), so a
     #: write whose outcome is unknown is simply made again
     repeat_unknown_within = ALWAYS

@@ -35,7 +35,7 @@ from broadcaster.channels.base import (
 )
 from broadcaster.channels.bluesky_session import Session, Sessions
 from broadcaster.channels.cards import SIZE as CARD_SIZE
-from broadcaster.channels.cards import Card, Cards
+from broadcaster.channels.cards import Card, Cards, draws
 from broadcaster.channels.http_api import HttpChannel, json_object, seconds_until, status_line
 from broadcaster.counting.bluesky import facets as rich_text_facets
 from broadcaster.errors import DeliveryError, RetryableError
@@ -62,7 +62,7 @@ class Draft:
 
 class BlueskyChannel(HttpChannel):
     name = "bluesky"
-    accepts = frozenset({"closure:announce", "closure:remind", "article:publish"})
+    accepts = frozenset({"announce", "remind", "publish"})
     parts = ("text",)
     limits = Limits(300, unit="graphemes", max_bytes=3000)
     repeat_unknown_within = ALWAYS  # the record key is ours: getRecord tells if it was posted
@@ -102,7 +102,7 @@ class BlueskyChannel(HttpChannel):
         if outgoing.link:
             record["embed"] = external_card(outgoing, text)
             thumb = outgoing.image if self.link_thumbnails else None
-        elif self.cards and outgoing.facts:
+        elif self.cards and draws(outgoing.facts):
             card = self.cards.card(outgoing)
             return Draft(outgoing.key, record, card=card, uncertain=outgoing.uncertain)
         return Draft(outgoing.key, record, thumb, uncertain=outgoing.uncertain)

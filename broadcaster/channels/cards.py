@@ -37,7 +37,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from broadcaster.channels.base import Outgoing
 from broadcaster.config import Config, Site
-from broadcaster.errors import RetryableError
+from broadcaster.errors import PermanentError, RetryableError
+from broadcaster.notices.base import about_days
 from broadcaster.plaintext import clause
 
 SIZE = (1080, 1350)  # Instagram's tallest feed shape (4:5)
@@ -83,23 +84,39 @@ class Card:
 # -- words ------------------------------------------------------------------------------------
 
 
+class NoCard(ValueError):
+    """A notice of a kind that has no card (never drawn as something it is not)."""
+
+
 def card_text(
-    kind: str,
     occasion: str,
     site: Site,
-    facts: Mapping[str, Any] | None = None,
+    facts: Mapping[str, Any],
     title: str | None = None,
     summary: str | None = None,
 ) -> CardText:
-    """What a notice's card says: a closure's dates from ``facts`` (ClosureNotice.facts()),
-    or an article's ``title`` and ``summary``."""
+    """What a notice's card says: the days of a notice about opening days (a closure, an
+    hours change) from its ``facts``, or an article's ``title`` and ``summary``; any other
+    kind has no card (:class:`NoCard`), so it is never drawn as a blog post."""
     domain = urlsplit(site.url).netloc
-    if kind == "closure" and facts:
+    if about_days(facts):
         return _closure_text(occasion, facts, site.name, domain)
+    if facts.get("kind") != "article":
+        raise NoCard(f"a {facts.get('kind', 'notice')} notice has no card")
     headline = title or site.name
     blurb = _clip(summary or "", 220)
     alt = f"{site.name}: new on our blog, “{headline}”." + (f" {blurb}" if blurb else "")
     return CardText(site.name, "New on our blog", headline, blurb, "", "", domain, alt)
+
+
+def draws(facts: Mapping[str, Any] | None) -> bool:
+    """Whether a ``cards: true`` channel attaches a card: to notices about opening days."""
+    return about_days(facts)
+
+
+def has_card(facts: Mapping[str, Any] | None) -> bool:
+    """Whether :func:`card_text` can draw this notice at all."""
+    return about_days(facts) or (facts or {}).get("kind") == "article"
 
 
 def _closure_text(occasion: str, facts: Mapping[str, Any], name: str, domain: str) -> CardText:
@@ -109,13 +126,18 @@ def _closure_text(occasion: str, facts: Mapping[str, Any], name: str, domain: st
     where = "All outlets" if facts.get("all_outlets") or not outlets else _outlets(outlets)
     reason = clause(str(facts.get("reason") or ""))
     detail = f"{where}, for {reason}" if reason else where
-    kicker, footer = "Closed", f"Open again {_weekday_date(resume)}"
+    hours = facts.get("hours")
+    state = f"open {hours['opens']}–{hours['closes']}" if hours else "closed"
+    kicker, footer = state.capitalize(), f"Open again {_weekday_date(resume)}"
+    if hours:
+        footer = f"Usual hours again {_weekday_date(resume)}"
     if occasion == "remind":
-        kicker = "Reminder: closed"
+        kicker = f"Reminder: {state}"
     elif occasion in ("update", "edit"):
-        kicker = "New dates: closed"
+        kicker = f"New dates: {state}"
     elif occasion == "cancel":
-        kicker, footer = "Cancelled: we are open", "Open as usual on these days"
+        kicker = "Cancelled: we are open" if not hours else "Cancelled: usual hours"
+        footer = "Open as usual on these days"
     elif occasion == "reopen":
         kicker, footer = "We are open again", f"Closed {_span(start, end)}"
     headline, subline = _span(start, end), _weekdays(start, end)
@@ -278,14 +300,12 @@ class Cards:
 
     def card(self, outgoing: Outgoing) -> Card:
         """The card of one delivery (pure: nothing is drawn or written yet)."""
-        text = card_text(
-            outgoing.kind,
-            outgoing.occasion,
-            self.site,
-            outgoing.facts,
-            outgoing.title,
-            outgoing.summary,
-        )
+        try:
+            text = card_text(
+                outgoing.occasion, self.site, outgoing.facts or {}, outgoing.title, outgoing.summary
+            )
+        except NoCard as exc:
+            raise PermanentError(f"no notice card: {exc}") from None
         digest = hashlib.sha256(
             json.dumps([LAYOUT_VERSION, asdict(text)], sort_keys=True).encode()
         ).hexdigest()[:12]

@@ -42,7 +42,7 @@ class FeedPost:
 
 class FacebookChannel(GraphChannel):
     name = "facebook"
-    accepts = frozenset({"closure:announce", "closure:remind", "article:publish"})
+    accepts = frozenset({"announce", "remind", "publish"})
     parts = ("text",)
     limits = Limits(63206)  # Facebook's limit for a post's message
     token_variable = "BROADCAST_FACEBOOK_TOKEN"

@@ -44,6 +44,7 @@ import httpx
 from broadcaster.channels.base import Channel, Publisher, Receipt, Skipped, Store, Target
 from broadcaster.channels.http_api import HttpChannel, json_object, status_line
 from broadcaster.errors import DeliveryError, NoReply, PermanentError, RetryableError
+from broadcaster.notices.base import about_days
 
 if TYPE_CHECKING:
     from google.oauth2.credentials import Credentials
@@ -73,45 +74,71 @@ class Merge:
         return bool(self.added or self.removed)
 
 
-def merge(current: Sequence[Period], ours: set[date], wanted: set[date], today: date) -> Merge:
-    """Pure: ``current`` periods with our closed days set to ``wanted`` (days before ``today``
-    are left alone), keeping every period that is not ours."""
-    mine = {d for p in current if (d := _closed_day(p)) is not None and d in ours}
+def merge(
+    current: Sequence[Period], ours: set[date], wanted: Mapping[date, Period], today: date
+) -> Merge:
+    """Pure: ``current`` periods with our days set to the ``wanted`` period of each (days
+    before ``today`` are left alone), keeping every period that is not ours."""
+    mine = {d for p in current if (d := _start(p)) is not None and d in ours}
     by_hand_days = {d for p in current if (d := _start(p)) is not None and d not in mine}
-    wanted = {d for d in wanted if d >= today}
-    keep = {d for d in mine if d in wanted or d < today}
-    added = sorted(d for d in wanted - mine if d not in by_hand_days)
-    periods = [p for p in current if _closed_day(p) not in mine or _closed_day(p) in keep]
-    periods += [closed_period(d) for d in added]
+    wanted = {d: period for d, period in wanted.items() if d >= today}
+    held = {d: p for p in current if (d := _start(p)) in mine}
+    keep = {d for d in mine if d < today or (d in wanted and held[d] == wanted[d])}
+    added = sorted(d for d in set(wanted) - keep if d not in by_hand_days)
+    periods = [p for p in current if _start(p) not in mine or _start(p) in keep]
+    periods += [wanted[d] for d in added]
     return Merge(
         periods=periods,
         added=added,
         removed=sorted(mine - keep),
-        by_hand=sorted(wanted & by_hand_days),
+        by_hand=sorted(set(wanted) & by_hand_days),
         ours={d for d in keep | set(added) if d >= today},
     )
 
 
-def closed_days(
+def special_days(
     entries: Iterable[Mapping[str, Any]], locations: Mapping[str, str]
-) -> dict[str, set[date]]:
-    """Location id -> the days its outlet is closed, from the entries' ``closure`` facts."""
-    result: dict[str, set[date]] = {location: set() for location in locations.values()}
+) -> dict[str, dict[date, Period]]:
+    """Location id -> day -> its special-hours period, from the entries' ``facts`` about
+    opening days (closed all day, or open at other hours)."""
+    result: dict[str, dict[date, Period]] = {location: {} for location in locations.values()}
     for entry in entries:
-        facts = entry.get("closure")
-        if not facts:
+        facts = entry.get("facts")
+        if not about_days(facts):
             continue
         start, end = date.fromisoformat(facts["start"]), date.fromisoformat(facts["end"])
-        days = {start + timedelta(days=n) for n in range((end - start).days + 1)}
-        for outlet, location in locations.items():
-            if facts.get("all_outlets") or outlet in facts.get("outlets", ()):
-                result[location] |= days
+        for n in range((end - start).days + 1):
+            day = start + timedelta(days=n)
+            for outlet, location in locations.items():
+                if facts.get("all_outlets") or outlet in facts.get("outlets", ()):
+                    result[location][day] = special_period(day, facts.get("hours"))
     return result
 
 
+def special_period(day: date, hours: Mapping[str, str] | None) -> Period:
+    """Closed all day (``closed`` makes Google ignore every other field but ``startDate``),
+    or open from ``opens`` to ``closes`` that day."""
+    if hours is None:
+        return closed_period(day)
+    return {
+        "startDate": _google_date(day),
+        "openTime": _google_time(hours["opens"]),
+        "endDate": _google_date(day),
+        "closeTime": _google_time(hours["closes"]),
+    }
+
+
 def closed_period(day: date) -> Period:
-    """Closed all day: ``closed`` makes Google ignore every other field but ``startDate``."""
-    return {"startDate": {"year": day.year, "month": day.month, "day": day.day}, "closed": True}
+    return {"startDate": _google_date(day), "closed": True}
+
+
+def _google_date(day: date) -> dict[str, int]:
+    return {"year": day.year, "month": day.month, "day": day.day}
+
+
+def _google_time(clock: str) -> dict[str, int]:
+    hours, minutes = clock.split(":")
+    return {"hours": int(hours), "minutes": int(minutes)}
 
 
 class GoogleToken:
@@ -251,7 +278,7 @@ def from_config(section: Any, deps: Deps) -> Channel | Skipped:
 
 class GoogleBusinessChannel(HttpChannel, Publisher):
     name = "google_business"
-    accepts = frozenset({"closure:banner"})
+    accepts = frozenset({"banner"})
     parts = ("text", "html")  # rendered like the banner's, though Google shows only the days
 
     def __init__(
@@ -300,10 +327,13 @@ class GoogleBusinessChannel(HttpChannel, Publisher):
             found.append(f"{outlet} (locations/{location}: {len(periods)} special-hours periods)")
         return "google_business: can read " + ", ".join(found)
 
-    def preview(self, facts: Mapping[str, Any]) -> list[tuple[str, list[date]]]:
-        """Per outlet, the closed days a closure adds (for ``broadcast preview``)."""
-        days = closed_days([{"closure": facts}], self.locations)
-        return [(f"{o} (locations/{loc})", sorted(days[loc])) for o, loc in self.locations.items()]
+    def preview(self, facts: Mapping[str, Any]) -> list[tuple[str, list[tuple[date, Period]]]]:
+        """Per outlet, the special-hours period each day gets (for ``broadcast preview``)."""
+        days = special_days([{"facts": facts}], self.locations)
+        return [
+            (f"{o} (locations/{loc})", sorted(days[loc].items(), key=lambda item: item[0]))
+            for o, loc in self.locations.items()
+        ]
 
     # -- one location -----------------------------------------------------------------------
 
@@ -312,7 +342,7 @@ class GoogleBusinessChannel(HttpChannel, Publisher):
     ) -> dict[str, dict[str, Any]]:
         """Sync each location; one failing location does not stop the others."""
         self._unreachable = None
-        wanted = closed_days(entries, self.locations)
+        wanted = special_days(entries, self.locations)
         today = now.astimezone(self.tz).date()
         results: dict[str, dict[str, Any]] = {}
         errors: list[DeliveryError] = []
@@ -333,7 +363,7 @@ class GoogleBusinessChannel(HttpChannel, Publisher):
         return results
 
     async def _sync(
-        self, location: str, wanted: set[date], today: date, validate_only: bool
+        self, location: str, wanted: dict[date, Period], today: date, validate_only: bool
     ) -> dict[str, Any]:
         ours = self._ours(location)
         if not wanted and not {d for d in ours if d >= today}:
@@ -439,10 +469,6 @@ def _start(period: Period) -> date | None:
         return date(int(start["year"]), int(start["month"]), int(start["day"]))
     except (KeyError, TypeError, ValueError):
         return None
-
-
-def _closed_day(period: Period) -> date | None:
-    return _start(period) if period.get("closed") is True else None
 
 
 def _result(plan: Merge) -> dict[str, Any]:

@@ -74,7 +74,7 @@ class CardPost:
 
 class InstagramChannel(GraphChannel):
     name = "instagram"
-    accepts = frozenset({"closure:announce", "closure:remind", "article:publish"})
+    accepts = frozenset({"announce", "remind", "publish"})
     repeat_unknown_within = ALWAYS  # the remembered container says whether it was published
     parts = ("text",)
     limits = Limits(2200)  # caption characters; links in it are not clickable

@@ -51,7 +51,7 @@ class Post:
 
 class LinkedInChannel(HttpChannel):
     name = "linkedin"
-    accepts = frozenset({"closure:announce", "closure:remind", "article:publish"})
+    accepts = frozenset({"announce", "remind", "publish"})
     parts = ("text",)
     limits = Limits(3000)  # commentary characters, before escaping
 

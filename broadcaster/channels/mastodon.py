@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 
 from broadcaster.channels.base import Limits, Outgoing, Receipt, Store, Target
-from broadcaster.channels.cards import Card, Cards
+from broadcaster.channels.cards import Card, Cards, draws
 from broadcaster.channels.http_api import HttpChannel, json_object, seconds_until, status_line
 from broadcaster.errors import DeliveryError, RetryableError
 
@@ -57,7 +57,7 @@ class StatusPost:
 
 class MastodonChannel(HttpChannel):
     name = "mastodon"
-    accepts = frozenset({"closure:announce", "closure:remind", "article:publish"})
+    accepts = frozenset({"announce", "remind", "publish"})
     parts = ("text",)
     limits = DEFAULT_LIMITS
     supports_edit = True
@@ -97,7 +97,7 @@ class MastodonChannel(HttpChannel):
         if outgoing.original and outgoing.original.get("id"):
             params.pop("visibility")  # fixed once posted
             return StatusPost(params, idempotency_key(outgoing.key), str(outgoing.original["id"]))
-        card = self.cards.card(outgoing) if self.cards and outgoing.facts else None
+        card = self.cards.card(outgoing) if self.cards and draws(outgoing.facts) else None
         return StatusPost(params, idempotency_key(outgoing.key), card=card)
 
     async def send(self, payload: StatusPost) -> Receipt:

@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 
 from broadcaster.channels.base import Limits, Outgoing, Receipt, Store, Target
-from broadcaster.channels.cards import Card, Cards
+from broadcaster.channels.cards import Card, Cards, has_card
 from broadcaster.channels.http_api import HttpChannel, json_object, status_line
 from broadcaster.errors import AlreadyDelivered, DeliveryError, NoReply, PermanentError
 
@@ -59,7 +59,7 @@ class ApiCall:
 
 class TelegramChannel(HttpChannel):
     name = "telegram"
-    accepts = frozenset({"closure:announce", "closure:remind", "article:publish"})
+    accepts = frozenset({"announce", "remind", "publish"})
     parts = ("html",)
     limits = TEXT_LIMITS
     supports_edit = True
@@ -87,6 +87,10 @@ class TelegramChannel(HttpChannel):
     def targets(self) -> list[Target]:
         return [Target(self.chat_id)]
 
+    def _card_for(self, outgoing: Outgoing) -> bool:
+        """Closures (and articles without an image of their own) show the notice card."""
+        return self.cards is not None and not outgoing.image and has_card(outgoing.facts)
+
     def build(self, outgoing: Outgoing) -> ApiCall:
         """sendPhoto with a caption for an article with an image (if it fits), else sendMessage;
         an edit of the earlier post when the dispatcher passes its receipt (a correction)."""
@@ -100,7 +104,7 @@ class TelegramChannel(HttpChannel):
         if outgoing.original and outgoing.original.get("message_id"):
             return _edit(outgoing.original, html, preview)
         message = ApiCall("sendMessage", {**common, "text": html, "link_preview_options": preview})
-        card = self.cards.card(outgoing) if self.cards and not outgoing.image else None
+        card = self.cards.card(outgoing) if self.cards and self._card_for(outgoing) else None
         image = card.url if card else outgoing.image
         if image and CAPTION_LIMITS.fits(html):
             photo = {**common, "photo": image, "caption": html}

@@ -10,7 +10,8 @@ never stored, logged or reported). A delivery is::
     X-Broadcaster-Signature: t=1710896400,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd
 
     {"id": ..., "kind": "closure", "occasion": "announce", "texts": {...}, "links": {...},
-     "closure": {"start": ..., "end": ..., "resume": ..., "outlets": [...], ...},
+     "facts": {"kind": "closure", "start": ..., "end": ..., "outlets": [...], "hours": null, ...},
+     "closure": {...the same facts, for receivers written before "facts"},
      "delivery": "<the Idempotency-Key>", "sent_at": "2024-03-20T01:00:00+00:00", ...}
 
 The signature is Stripe's scheme: HMAC-SHA256, keyed with BROADCAST_WEBHOOK_SECRET, over
@@ -30,7 +31,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -43,6 +44,7 @@ from broadcaster.channels.base import ALWAYS, Channel, Outgoing, Receipt, Skippe
 from broadcaster.channels.http_api import INCOMPLETE, NOT_SENT
 from broadcaster.config import Site
 from broadcaster.errors import NoReply, PermanentError, RetryableError
+from broadcaster.notices.base import about_days
 
 if TYPE_CHECKING:
     from broadcaster.channels import Deps
@@ -129,7 +131,7 @@ def from_config(section: Any, deps: Deps) -> Channel | Skipped:
 
 class WebhookChannel(Channel):
     name = "webhook"
-    accepts = frozenset({"closure:announce", "closure:remind", "closure:reopen", "article:publish"})
+    accepts = frozenset({"announce", "remind", "reopen", "publish"})
     parts = ("text", "html")
     repeat_unknown_within = ALWAYS  # receivers dedupe by Idempotency-Key, however late
 
@@ -167,14 +169,8 @@ class WebhookChannel(Channel):
             "links": links,
         }
         if outgoing.facts:
-            document["closure"] = dict(outgoing.facts)
-        if outgoing.kind == "article":
-            document["article"] = {
-                "title": outgoing.title,
-                "url": outgoing.link,
-                "summary": outgoing.summary,
-                "image": outgoing.image,
-            }
+            document["facts"] = dict(outgoing.facts)  # the notice as data, whatever its kind
+            document.update(_legacy_sections(outgoing.facts))
         return WebhookRequest(self._urls[outgoing.target.key], outgoing.key, document)
 
     async def send(self, payload: WebhookRequest) -> Receipt:
@@ -236,3 +232,14 @@ def _retry_after(value: str | None) -> float | None:
         return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
     except (TypeError, ValueError):
         return None
+
+
+def _legacy_sections(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """``closure`` (a closed-days notice) and ``article``, as receivers written before
+    ``facts`` read them; a notice of any other kind is only in ``facts``."""
+    if about_days(facts) and facts["hours"] is None:
+        return {"closure": dict(facts)}
+    if facts.get("kind") == "article":
+        keys = ("title", "url", "summary", "image")
+        return {"article": {key: facts.get(key) for key in keys}}
+    return {}

@@ -54,7 +54,7 @@ class Tweet:
 
 class XChannel(HttpChannel):
     name = "x"
-    accepts = frozenset({"closure:announce", "closure:remind", "article:publish"})
+    accepts = frozenset({"announce", "remind", "publish"})
     parts = ("text",)
     limits = LIMITS
 

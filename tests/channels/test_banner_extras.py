@@ -37,7 +37,9 @@ TEAM_DAY: dict[str, Any] = {
     "end": "2024-03-28T00:00:00+08:00",
     "text": TEXT,
     "html": f"<p>{TEXT}</p>",
-    "closure": {
+    "facts": {
+        "kind": "closure",
+        "hours": None,
         "start": "2024-03-26",
         "end": "2024-03-27",
         "resume": "2024-03-28",
@@ -52,7 +54,9 @@ RENOVATION: dict[str, Any] = {
     "start": "2024-03-22T00:00:00+08:00",
     "end": "2024-03-30T00:00:00+08:00",
     "text": "Our Orchard outlet will be closed on 29 Mar (Fri) for renovation, sorry; back 30 Mar.",
-    "closure": {
+    "facts": {
+        "kind": "closure",
+        "hours": None,
         "start": "2024-03-29",
         "end": "2024-03-29",
         "resume": "2024-03-30",
@@ -117,7 +121,7 @@ async def test_each_outlet_gets_its_closed_days_as_special_opening_hours(tmp_pat
 
 async def test_a_site_without_outlets_is_one_business(tmp_path: Path) -> None:
     site = SITE.model_copy(update={"outlets": []})
-    solo = {**TEAM_DAY, "closure": {**TEAM_DAY["closure"], "outlets": []}}
+    solo = {**TEAM_DAY, "facts": {**TEAM_DAY["facts"], "outlets": []}}
     await BannerChannel(tmp_path, site).publish([solo], DURING)
     (node,) = json.loads((tmp_path / "closures.jsonld").read_text())["@graph"]
     assert node["@id"] == "https://www.glow-aesthetics.example/#business"
@@ -128,7 +132,7 @@ async def test_a_site_without_outlets_is_one_business(tmp_path: Path) -> None:
 
 async def test_the_jsonld_cannot_end_a_script_tag_it_is_inlined_in(tmp_path: Path) -> None:
     reason = "</script><script>alert(1)</script>"
-    hostile = {**TEAM_DAY, "closure": {**TEAM_DAY["closure"], "reason": reason}}
+    hostile = {**TEAM_DAY, "facts": {**TEAM_DAY["facts"], "reason": reason}}
     await publish(tmp_path, [hostile])
     text = (tmp_path / "closures.jsonld").read_text(encoding="utf-8")
     assert "<" not in text
@@ -157,7 +161,7 @@ async def test_each_closure_is_one_all_day_event(tmp_path: Path) -> None:
 
 
 async def test_an_event_title_does_not_repeat_the_reasons_full_stop(tmp_path: Path) -> None:
-    friday = {**TEAM_DAY, "closure": {**TEAM_DAY["closure"], "reason": "Good Friday."}}
+    friday = {**TEAM_DAY, "facts": {**TEAM_DAY["facts"], "reason": "Good Friday."}}
     await publish(tmp_path, [friday])
     assert [str(e["SUMMARY"]) for e in events(tmp_path)] == ["Closed: Good Friday"]
 
@@ -189,7 +193,7 @@ async def test_both_expire_when_the_clinic_reopens(tmp_path: Path) -> None:
 
 
 async def test_entries_without_closure_facts_are_left_out(tmp_path: Path) -> None:
-    bare = {k: v for k, v in TEAM_DAY.items() if k != "closure"}
+    bare = {k: v for k, v in TEAM_DAY.items() if k != "facts"}
     await publish(tmp_path, [bare])
     assert events(tmp_path) == []
     assert json.loads((tmp_path / "banner.json").read_text())["notices"][0]["id"] == bare["id"]

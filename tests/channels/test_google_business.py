@@ -19,9 +19,10 @@ from broadcaster.channels.google_business import (
     OURS_KEY,
     GoogleBusinessChannel,
     GoogleToken,
-    closed_days,
     closed_period,
     merge,
+    special_days,
+    special_period,
 )
 from broadcaster.cli import app
 from broadcaster.config import GoogleBusinessConfig
@@ -62,7 +63,8 @@ def entry(start: str = "2024-03-26", end: str = "2024-03-27", **facts: Any) -> d
         "all_outlets": True,
         "reason": "our annual team bonding event",
     } | facts
-    return {"id": f"closure-{start}", "kind": "closure", "closure": closure, "text": "", "html": ""}
+    facts = {"kind": "closure", "hours": None} | closure
+    return {"id": f"closure-{start}", "kind": "closure", "facts": facts, "text": "", "html": ""}
 
 
 @pytest.fixture
@@ -192,7 +194,8 @@ def test_merge(
     ours_after: set[str],
     by_hand: list[str],
 ) -> None:
-    result = merge(current, {d(x) for x in ours}, {d(x) for x in wanted}, TODAY)
+    closed = {d(x): closed_period(d(x)) for x in wanted}
+    result = merge(current, {d(x) for x in ours}, closed, TODAY)
     assert result.periods == periods
     assert result.ours == {d(x) for x in ours_after}
     assert result.by_hand == [d(x) for x in by_hand]
@@ -200,9 +203,30 @@ def test_merge(
 
 def test_closed_days_follow_each_closures_outlets() -> None:
     only_tampines = entry("2024-04-02", "2024-04-02", outlets=["Tampines"], all_outlets=False)
-    days = closed_days([entry(), only_tampines], LOCATIONS)
-    assert days[ORCHARD] == {d("2024-03-26"), d("2024-03-27")}
-    assert days[TAMPINES] == {d("2024-03-26"), d("2024-03-27"), d("2024-04-02")}
+    days = special_days([entry(), only_tampines], LOCATIONS)
+    assert days[ORCHARD] == {x: closed_period(x) for x in (d("2024-03-26"), d("2024-03-27"))}
+    assert set(days[TAMPINES]) == {d("2024-03-26"), d("2024-03-27"), d("2024-04-02")}
+
+
+def test_other_hours_are_a_period_with_opening_and_closing_times() -> None:
+    short = entry("2024-12-24", "2024-12-24", hours={"opens": "09:00", "closes": "14:00"})
+    days = special_days([short], LOCATIONS)
+    assert days[ORCHARD] == {
+        d("2024-12-24"): {
+            "startDate": {"year": 2024, "month": 12, "day": 24},
+            "openTime": {"hours": 9, "minutes": 0},
+            "endDate": {"year": 2024, "month": 12, "day": 24},
+            "closeTime": {"hours": 14, "minutes": 0},
+        }
+    }
+
+
+def test_a_day_that_changes_from_closed_to_other_hours_replaces_our_period() -> None:
+    day = d("2024-03-26")
+    hours = special_period(day, {"opens": "10:00", "closes": "13:00"})
+    result = merge([NATIONAL_DAY, closed_period(day)], {day}, {day: hours}, TODAY)
+    assert result.periods == [NATIONAL_DAY, hours]
+    assert (result.added, result.removed) == ([day], [day])
 
 
 # Publishing ---------------------------------------------------------------------------------

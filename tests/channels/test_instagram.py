@@ -30,6 +30,8 @@ from tests.fakes.support import MemoryStore, article, outgoing
 Graph = Running[FakeGraph]
 SITE = Site(name="Glow Aesthetics", url="https://www.glow-aesthetics.example")
 FACTS = {
+    "kind": "closure",
+    "hours": None,
     "start": "2024-03-26",
     "end": "2024-03-27",
     "resume": "2024-03-28",

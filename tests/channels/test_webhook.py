@@ -34,6 +34,8 @@ from tests.fakes.webhook_receiver import SECRET, WebhookReceiver
 Hook = Running[WebhookReceiver]
 SITE = Site(name="Glow Aesthetics", url="https://www.glow-aesthetics.example", outlets=["Orchard"])
 FACTS = {
+    "kind": "closure",
+    "hours": None,
     "start": "2024-03-26",
     "end": "2024-03-27",
     "resume": "2024-03-28",
@@ -139,6 +141,7 @@ async def test_a_closure_is_posted_signed_with_its_facts(
         "site": {"name": "Glow Aesthetics", "url": "https://www.glow-aesthetics.example"},
         "texts": {"text": "Closed 26–27 Mar.", "html": "Closed <b>26–27 Mar</b>."},
         "links": {"site": "https://www.glow-aesthetics.example"},
+        "facts": FACTS,
         "closure": FACTS,
         "sent_at": "2024-03-20T01:00:00+00:00",
     }

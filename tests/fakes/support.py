@@ -61,6 +61,12 @@ def outgoing(
         title=title,
         summary=summary,
         original=original,
+        # what an article says of itself; a closure's facts are given by each test
+        facts=(
+            {"kind": "article", "title": title, "url": link, "summary": summary, "image": image}
+            if kind == "article"
+            else None
+        ),
     )
 
 

@@ -75,7 +75,7 @@ class Signer:
 
 class EmailChannel(Channel):
     name = "email"
-    accepts = frozenset({"closure:announce", "article:publish"})
+    accepts = frozenset({"announce", "publish"})
     parts = ("subject", "text", "html")
     claim_batch = CLAIM_BATCH
 
