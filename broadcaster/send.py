@@ -71,7 +71,7 @@ class Sender:
             return summarise(row, {}, [], self.ledger.states(parcel.group))
         tally: dict[str, int] = {}
         errors: list[str] = []
-        targets = iter(channel.targets_for(parcel.notice.kind))
+        targets = iter(channel.targets_for(parcel.notice.facts()))
         while not self.stop.is_set() and (chunk := list(islice(targets, channel.claim_batch))):
             by_key = {t.key: t for t in chunk}
             claims = self.ledger.claim(

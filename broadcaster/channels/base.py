@@ -143,9 +143,9 @@ class Channel(ABC):
         """Where a message goes; most channels have exactly one target."""
         return [Target(self.name)]
 
-    def targets_for(self, kind: str) -> Iterable[Target]:
-        """Where a notice of ``kind`` goes: a channel whose targets choose what they receive
-        (email preferences) narrows :meth:`targets` here."""
+    def targets_for(self, facts: Mapping[str, Any] | None) -> Iterable[Target]:
+        """Where a notice (known by its ``facts``) goes: a channel whose targets choose what
+        they receive (email preferences) narrows :meth:`targets` here."""
         return self.targets()
 
     def targets_version(self) -> str | None:

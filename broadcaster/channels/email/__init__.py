@@ -19,11 +19,11 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from itertools import islice
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote
 
 from pydantic import SecretStr
@@ -40,6 +40,7 @@ from broadcaster.config import Config, EmailConfig, Secrets
 from broadcaster.errors import DeliveryError
 from broadcaster.ledger import Ledger
 from broadcaster.ledger.subscribers import SubscriberBook
+from broadcaster.notices.base import about_days
 
 log = logging.getLogger(__name__)
 
@@ -143,12 +144,13 @@ class EmailChannel(Channel):
                 more,
             )
 
-    def targets_for(self, kind: str) -> Iterator[Target]:
-        """The CSV's subscribers, then the confirmed ones in the database; for an article,
-        without those who chose closures only. (One address in both gets one message: the
-        ledger's unique key sees to it.)"""
+    def targets_for(self, facts: Mapping[str, Any] | None) -> Iterator[Target]:
+        """The CSV's subscribers, then the confirmed ones in the database; for anything but a
+        notice about opening days (a closure, an hours change), without those who chose
+        closures only. (One address in both gets one message: the ledger's unique key sees
+        to it.)"""
         everyone = itertools.chain(self.targets(), self._book_targets())
-        if kind != "article" or self.book is None:
+        if about_days(facts) or self.book is None:
             yield from everyone
             return
         while chunk := list(islice(everyone, LOOKUP_BATCH)):
