@@ -1,0 +1,63 @@
+"""Start-up: a command loads what it uses and nothing more.
+
+``broadcast --help`` (and every command's first moment) costs what ``import broadcaster.cli``
+costs, paid by every cron run, so the heavy packages -- SQLAlchemy, the channels' SDKs, image
+and feed libraries -- must be imported by the command that needs them, not by the CLI module.
+Each check runs in a fresh interpreter: this test process has long imported everything.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+#: packages that cost tens of milliseconds to import and that `--help` never needs
+HEAVY = (
+    "sqlalchemy",
+    "PIL",
+    "oauthlib",
+    "requests_oauthlib",
+    "feedparser",
+    "google",
+    "bs4",
+    "twitter_text",
+    "email_validator",
+    "pydantic",
+    "pydantic_settings",
+    "jinja2",
+    "httpx",
+    "aiosmtplib",
+    "apprise",
+    "rich.markdown",
+)
+
+
+def imported_by(code: str) -> set[str]:
+    """The modules a fresh interpreter has loaded after running ``code``."""
+    probe = f"{code}\nimport sys, json; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def heavy_among(modules: set[str]) -> list[str]:
+    return [name for name in HEAVY if any(m == name or m.startswith(name + ".") for m in modules)]
+
+
+def test_importing_the_cli_loads_no_heavy_package() -> None:
+    assert heavy_among(imported_by("import broadcaster.cli")) == []
+
+
+def test_help_is_printed_without_loading_a_heavy_package() -> None:
+    code = (
+        "import sys\n"
+        "sys.argv = ['broadcast', '--help']\n"
+        "from broadcaster.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass"
+    )
+    assert heavy_among(imported_by(code)) == []
