@@ -9,8 +9,13 @@ Each check runs in a fresh interpreter: this test process has long imported ever
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+REPO = Path(__file__).parent.parent
 
 #: packages that cost tens of milliseconds to import and that `--help` never needs
 HEAVY = (
@@ -33,17 +38,22 @@ HEAVY = (
 )
 
 
-def imported_by(code: str) -> set[str]:
+def imported_by(code: str, cwd: Path | None = None) -> set[str]:
     """The modules a fresh interpreter has loaded after running ``code``."""
     probe = f"{code}\nimport sys, json; print(json.dumps(sorted(sys.modules)))"
     done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        cwd=cwd,
     )
     return set(json.loads(done.stdout.splitlines()[-1]))
 
 
-def heavy_among(modules: set[str]) -> list[str]:
-    return [name for name in HEAVY if any(m == name or m.startswith(name + ".") for m in modules)]
+def heavy_among(modules: set[str], packages: Sequence[str] = HEAVY) -> list[str]:
+    return [p for p in packages if any(m == p or m.startswith(p + ".") for m in modules)]
 
 
 def test_importing_the_cli_loads_no_heavy_package() -> None:
@@ -61,3 +71,25 @@ def test_help_is_printed_without_loading_a_heavy_package() -> None:
         "    pass"
     )
     assert heavy_among(imported_by(code)) == []
+
+
+def test_validating_the_example_config_loads_only_the_channels_it_configures(
+    tmp_path: Path,
+) -> None:
+    """The example configures the banner and email: no card drawing (PIL), no OAuth (X), no
+    Apprise, no Google client, and no PostgreSQL driver for its SQLite ledger."""
+    for folder in ("config", "templates"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    code = (
+        "import sys\n"
+        "sys.argv = ['broadcast', 'validate']\n"
+        "from broadcaster.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as stop:\n"
+        "    assert not stop.code, stop.code"
+    )
+    loaded = imported_by(code, cwd=tmp_path)
+    assert "broadcaster.channels.email" in loaded  # the probe did validate the config
+    unused = ("PIL", "oauthlib", "apprise", "google", "psycopg", "psycopg2", "asyncpg")
+    assert heavy_among(loaded, unused) == []

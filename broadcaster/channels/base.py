@@ -17,7 +17,6 @@ from typing import Any, ClassVar, Literal, Protocol
 
 import regex
 
-from broadcaster.counting import mastodon, x
 from broadcaster.errors import DeliveryError
 from broadcaster.render import Message
 
@@ -61,8 +60,11 @@ class Limits:
 
     def fits(self, text: str) -> bool:
         """Within every ceiling this declares."""
-        if self.unit == "x-weighted" and not x.parse(self.visible(text)).valid:
-            return False  # over the limit, empty, or with a character X refuses
+        if self.unit == "x-weighted":
+            from broadcaster.counting import x  # twitter-text: slow to import, X's rules only
+
+            if not x.parse(self.visible(text)).valid:
+                return False  # over the limit, empty, or with a character X refuses
         if self.max_length is not None and self.measure(text) > self.max_length:
             return False
         return self.max_bytes is None or len(self.visible(text).encode()) <= self.max_bytes
@@ -71,8 +73,12 @@ class Limits:
         """The length in ``unit``, as the platform counts it (shown by plan and validate)."""
         text = self.visible(text)
         if self.unit == "x-weighted":
+            from broadcaster.counting import x
+
             return x.weighted_length(text)  # URLs count 23 there
         if self.url_length is not None:
+            from broadcaster.counting import mastodon
+
             text = mastodon.countable(text, self.url_length)
         if self.unit == "graphemes":
             return len(regex.findall(r"\X", text))
