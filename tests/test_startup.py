@@ -91,5 +91,5 @@ def test_validating_the_example_config_loads_only_the_channels_it_configures(
     )
     loaded = imported_by(code, cwd=tmp_path)
     assert "broadcaster.channels.email" in loaded  # the probe did validate the config
-    unused = ("PIL", "oauthlib", "apprise", "google", "psycopg", "psycopg2", "asyncpg")
+    unused = ("PIL", "oauthlib", "apprise", "google", "sqlalchemy.dialects.postgresql", "psycopg")
     assert heavy_among(loaded, unused) == []
