@@ -294,6 +294,9 @@ class WebhookConfig(Strict):
     BROADCAST_WEBHOOK_SECRET); each URL is its own subscriber, told once."""
 
     urls: list[str] = Field(min_length=1)
+    #: POSTs in flight at once, and at most this many to one host (host:port)
+    concurrency: int = Field(default=16, ge=1, le=256)
+    per_host: int = Field(default=4, ge=1, le=64)
 
     @field_validator("urls")
     @classmethod
@@ -314,6 +317,9 @@ class AppriseConfig(Strict):
     credentials, so prefer BROADCAST_APPRISE_URLS (space- or comma-separated), added to these."""
 
     urls: list[str] = Field(default_factory=list)
+    #: notifications in flight at once (each in its own thread), at most this many per host
+    concurrency: int = Field(default=16, ge=1, le=64)
+    per_host: int = Field(default=4, ge=1, le=64)
 
     @model_validator(mode="after")
     def _extra_installed(self) -> AppriseConfig:
