@@ -146,8 +146,10 @@ class EmailConfig(Strict):
     unsubscribe_url: str
     unsubscribe_mailto: str | None = None  # default: reply_to, else the from address
     maildir: Path = Path("var/outbox")
-    connections: int = Field(default=4, ge=1, le=32)
-    messages_per_connection: int = Field(default=100, ge=1)
+    connections: int = Field(default=4, ge=1, le=64)
+    #: then reconnect; most relays take hundreds per connection, a few fewer (Exchange's
+    #: receive connectors: 20 by default) -- see docs/email.md
+    messages_per_connection: int = Field(default=500, ge=1)
     timeout: float = Field(default=30.0, gt=0, le=600)
 
     @field_validator("sender", "reply_to", "unsubscribe_mailto")
