@@ -11,33 +11,32 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable, Coroutine
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from broadcaster import config as config_module
 from broadcaster import console, logs
-from broadcaster.channels import known_channels
-from broadcaster.channels.base import Channel, Skipped
-from broadcaster.channels.email import subscriber_warnings
-from broadcaster.channels.email.tokens import address_to_suppress
-from broadcaster.checks import config_problems
-from broadcaster.config import Loaded, Secrets
 from broadcaster.console import GuardedGroup, out, plain
 from broadcaster.db_cli import db_app
-from broadcaster.dispatch import Dispatcher, Selection
 from broadcaster.errors import ConfigError, ConfigProblem, DeliveryError, SetupError
 from broadcaster.init_cli import init
-from broadcaster.ledger import OWNED
-from broadcaster.report import Report
-from broadcaster.runtime import dispatcher, open_ledger, parse_now
 from broadcaster.serve.run import serve_command
 from broadcaster.subscribers_cli import subscribers_app
-from broadcaster.template_check import template_errors, template_findings
 from broadcaster.templates_cli import templates_app
+
+# Start-up in the time of a blink: ``broadcast --help`` loads typer and rich only. Everything
+# heavier (pydantic, SQLAlchemy, the channels, jinja2, feed parsing) is imported by the command
+# that uses it, through the small forwarders below; tests/test_startup.py keeps it so.
+if TYPE_CHECKING:
+    from broadcaster.channels.base import Channel, Skipped
+    from broadcaster.config import Loaded, Secrets
+    from broadcaster.dispatch import Dispatcher
+    from broadcaster.ledger import Ledger
+    from broadcaster.report import Report
 
 app = typer.Typer(
     cls=GuardedGroup,
@@ -51,6 +50,24 @@ app = typer.Typer(
     "70 a bug in broadcaster (rerun with --debug for the traceback and report it).",
 )
 T = TypeVar("T")
+
+
+def parse_now(value: str | None, loaded: Loaded) -> datetime:
+    from broadcaster.runtime import parse_now as parse
+
+    return parse(value, loaded)
+
+
+def open_ledger(loaded: Loaded, secrets: Secrets) -> Ledger:
+    from broadcaster.runtime import open_ledger as open_
+
+    return open_(loaded, secrets)
+
+
+def template_errors(config: Any) -> list[ConfigProblem]:
+    from broadcaster.template_check import template_errors as errors
+
+    return errors(config)
 
 
 @app.callback()
@@ -104,6 +121,8 @@ STYLE = {
 
 def load_config(path: str | None) -> tuple[Loaded, Secrets]:
     """Load config and secrets; a problem in either raises (the guard prints it, exit 2)."""
+    from broadcaster import config as config_module
+
     secrets = config_module.read_secrets()
     console.hide(secrets.all_values())
     logs.setup(secrets.all_values())
@@ -119,6 +138,8 @@ def _refuse_broken_templates(problems: list[ConfigProblem]) -> None:
 async def _prove_templates(d: Dispatcher) -> list[str]:
     """``validate``: every template against every notice, feed articles included; errors
     exit 2, the warnings are returned to be shown."""
+    from broadcaster.template_check import template_findings
+
     notices, _problems = await _notices(d)  # the problems are the dry run's to report
     findings = template_findings(d.config, notices.items)
     _refuse_broken_templates([f.as_config_problem() for f in findings if f.severity == "error"])
@@ -133,6 +154,8 @@ def _with_dispatcher(
     loaded: Loaded, secrets: Secrets, work: Callable[[Dispatcher], Coroutine[Any, Any, T]]
 ) -> T:
     async def go() -> T:
+        from broadcaster.runtime import dispatcher
+
         async with dispatcher(loaded, secrets) as d:
             return await work(d)
 
@@ -144,6 +167,9 @@ def validate(config: ConfigOpt = None, now: NowOpt = None) -> None:
     """Check the config and templates; show warnings.
 
     Exit 0 when the config can be used, 2 (with every problem, by file and line) when not."""
+    from broadcaster.channels.email import subscriber_warnings
+    from broadcaster.checks import config_problems
+
     loaded, secrets = load_config(config)
     moment = parse_now(now, loaded)
     warnings = [str(f) for f in config_problems(loaded, moment) if f.severity == "warning"]
@@ -247,6 +273,8 @@ def send(
     """Send one notice now, whatever its schedule.
 
     Still once per channel, unless --force."""
+    from broadcaster.dispatch import Selection
+
     loaded, secrets = load_config(config)
     moment = parse_now(now, loaded)
     selection = Selection(
@@ -332,6 +360,8 @@ def history(
     """The ledger: what went where and when, with receipts.
 
     Newest first; page with --before and the last id shown."""
+    from broadcaster.ledger import OWNED
+
     loaded, secrets = load_config(config)
     ledger = open_ledger(loaded, secrets)
     try:
@@ -380,6 +410,8 @@ def unsubscribe(
     """Never email an address again.
 
     What the website does when its unsubscribe link is used."""
+    from broadcaster.channels.email.tokens import address_to_suppress
+
     loaded, secrets = load_config(config)
     secret = secrets.email_unsubscribe_secret
     try:
@@ -421,6 +453,9 @@ def channels_check(config: ConfigOpt = None) -> None:
     """Check each configured channel's credentials, posting nothing.
 
     Exit 1 if a check failed."""
+    from broadcaster.channels import known_channels
+    from broadcaster.channels.base import Channel
+
     loaded, secrets = load_config(config)
 
     async def go(d: Dispatcher) -> list[tuple[str, str, str]]:
@@ -444,6 +479,8 @@ def channels_check(config: ConfigOpt = None) -> None:
 
 
 async def _check_one(channel: Channel | Skipped) -> tuple[str, str, str]:
+    from broadcaster.channels.base import Skipped
+
     if isinstance(channel, Skipped):
         return channel.name, "skipped", channel.reason
     try:

@@ -170,8 +170,10 @@ class EmailConfig(Strict):
     unsubscribe_url: str
     unsubscribe_mailto: str | None = None  # default: reply_to, else the from address
     maildir: Path = Path("var/outbox")
-    connections: int = Field(default=4, ge=1, le=32)
-    messages_per_connection: int = Field(default=100, ge=1)
+    connections: int = Field(default=4, ge=1, le=64)
+    #: then reconnect; most relays take hundreds per connection, a few fewer (Exchange's
+    #: receive connectors: 20 by default) -- see docs/email.md
+    messages_per_connection: int = Field(default=500, ge=1)
     timeout: float = Field(default=30.0, gt=0, le=600)
 
     @field_validator("sender", "reply_to", "unsubscribe_mailto")
@@ -318,6 +320,9 @@ class WebhookConfig(Strict):
     BROADCAST_WEBHOOK_SECRET); each URL is its own subscriber, told once."""
 
     urls: list[str] = Field(min_length=1)
+    #: POSTs in flight at once, and at most this many to one host (host:port)
+    concurrency: int = Field(default=16, ge=1, le=256)
+    per_host: int = Field(default=4, ge=1, le=64)
 
     @field_validator("urls")
     @classmethod
@@ -338,6 +343,9 @@ class AppriseConfig(Strict):
     credentials, so prefer BROADCAST_APPRISE_URLS (space- or comma-separated), added to these."""
 
     urls: list[str] = Field(default_factory=list)
+    #: notifications in flight at once (each in its own thread), at most this many per host
+    concurrency: int = Field(default=16, ge=1, le=64)
+    per_host: int = Field(default=4, ge=1, le=64)
 
     @model_validator(mode="after")
     def _extra_installed(self) -> AppriseConfig:

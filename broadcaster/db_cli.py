@@ -8,14 +8,14 @@ which revision a ledger is at. Exit status: 0 done, 2 the config or the database
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from broadcaster.console import GuardedGroup, out, plain
-from broadcaster.ledger import Ledger
-from broadcaster.ledger.migrations import HEAD
-from broadcaster.runtime import open_ledger
+
+if TYPE_CHECKING:  # the ledger (SQLAlchemy) is loaded by the command that runs, not by --help
+    from broadcaster.ledger import Ledger
 
 db_app = typer.Typer(
     cls=GuardedGroup,
@@ -37,7 +37,9 @@ ConfigOpt = Annotated[
 @db_app.command("current")
 def current(config: ConfigOpt = None) -> None:
     """Which schema revision the ledger is at, and the newest this version knows."""
-    revision = _with_ledger(config, Ledger.schema_revision)
+    from broadcaster.ledger.migrations import HEAD
+
+    revision = _with_ledger(config, lambda ledger: ledger.schema_revision())
     if revision == HEAD:
         out.print(plain(f"{revision} (the newest)"))
     else:
@@ -48,7 +50,9 @@ def current(config: ConfigOpt = None) -> None:
 @db_app.command("upgrade")
 def upgrade(config: ConfigOpt = None) -> None:
     """Bring the ledger to the newest revision (under the migration lock; idempotent)."""
-    found = _with_ledger(config, Ledger.migrate)
+    from broadcaster.ledger.migrations import HEAD
+
+    found = _with_ledger(config, lambda ledger: ledger.migrate())
     if found == HEAD:
         out.print(plain(f"already at {HEAD} (the newest)"))
     else:
@@ -59,6 +63,7 @@ def _with_ledger(config: str | None, work: Callable[[Ledger], str | None]) -> st
     """Open the ledger without migrating it, do ``work`` (a SetupError is one line, exit 2:
     the CLI's guard)."""
     from broadcaster.cli import load_config  # here, not at the top: cli.py imports this module
+    from broadcaster.runtime import open_ledger
 
     loaded, secrets = load_config(config)
     ledger = open_ledger(loaded, secrets, migrate=False)

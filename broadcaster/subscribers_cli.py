@@ -12,16 +12,17 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 from rich.table import Table
 
-from broadcaster import subscribers as csv_list
 from broadcaster.console import GuardedGroup, out, plain, warning
 from broadcaster.errors import SetupError
-from broadcaster.ledger import Ledger
-from broadcaster.ledger.subscribers import Subscriber, SubscriberBook
+
+if TYPE_CHECKING:  # loaded by the command that runs, not by --help
+    from broadcaster.ledger import Ledger
+    from broadcaster.ledger.subscribers import Subscriber, SubscriberBook
 
 subscribers_app = typer.Typer(
     cls=GuardedGroup,
@@ -54,6 +55,8 @@ def list_subscribers(
     ] = False,
 ) -> None:
     """Who is subscribed in the database, and how they joined."""
+    from broadcaster.ledger.subscribers import SubscriberBook
+
     if status not in (None, "pending", "confirmed"):
         raise SetupError("--status", f"{status!r}: say pending or confirmed")
     ledger = _ledger(config)
@@ -86,6 +89,9 @@ def import_subscribers(
     """Add a CSV's subscribers as confirmed (you vouch for their consent).
 
     Invalid rows are skipped and listed; existing subscribers are left as they are."""
+    from broadcaster import subscribers as csv_list
+    from broadcaster.ledger.subscribers import SubscriberBook
+
     try:
         rows = list(csv_list.read(file))
     except csv_list.SubscribersError as exc:
@@ -114,6 +120,8 @@ def export_subscribers(
     config: ConfigOpt = None,
 ) -> None:
     """Every subscriber in the database as CSV (email, name, status, topics, ...)."""
+    from broadcaster.ledger.subscribers import SubscriberBook
+
     ledger = _ledger(config)
     try:
         book = SubscriberBook(ledger.engine)
@@ -135,6 +143,9 @@ def remove_subscriber(
     """Take an address off the database list (they may sign up again).
 
     To make sure an address never gets email again, use `broadcast unsubscribe`."""
+    from broadcaster import subscribers as csv_list
+    from broadcaster.ledger.subscribers import SubscriberBook
+
     try:
         key = csv_list.normalise(address)
     except ValueError as exc:

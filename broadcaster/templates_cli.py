@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.table import Table
 
-from broadcaster.config import Loaded
 from broadcaster.console import GuardedGroup, out, plain
 from broadcaster.errors import SetupError
-from broadcaster.render import BUILTIN_TEMPLATES, template_sources
+
+if TYPE_CHECKING:  # imported by the commands: `broadcast --help` stays light
+    from broadcaster.config import Loaded
 
 templates_app = typer.Typer(
     cls=GuardedGroup,
@@ -40,6 +41,8 @@ def list_templates(
     ] = None,
 ) -> None:
     """Every template, and the file it is read from (yours or the built-in one)."""
+    from broadcaster.render import BUILTIN_TEMPLATES, template_sources
+
     overrides = _overrides(_loaded(config))
     table = Table("template", "read from")
     for name, file in template_sources(overrides).items():
@@ -60,6 +63,8 @@ def copy_template(
     ] = None,
 ) -> None:
     """Put a built-in template into your templates folder, to edit; never overwrites."""
+    from broadcaster.render import template_sources
+
     loaded = _loaded(config)
     overrides = _overrides(loaded)
     if overrides is None:

@@ -7,29 +7,17 @@ as skipped, never failed, and starts delivering as soon as its secret appears.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from broadcaster.channels import (
-    apprise_channel,
-    facebook,
-    google_business,
-    instagram,
-    linkedin,
-    webhook,
-    x,
-)
-from broadcaster.channels.banner import BannerChannel
 from broadcaster.channels.base import Channel, Skipped, Store, required_secrets
-from broadcaster.channels.bluesky import BlueskyChannel
-from broadcaster.channels.cards import notice_cards
-from broadcaster.channels.email import EmailChannel, email_channel
-from broadcaster.channels.mastodon import MastodonChannel
-from broadcaster.channels.telegram import TelegramChannel
-from broadcaster.config import Config, Secrets
+
+if TYPE_CHECKING:
+    import httpx
+
+    from broadcaster.config import Config, Secrets
 
 
 @dataclass(frozen=True)
@@ -45,15 +33,33 @@ class Deps:
 Factory = Callable[[Any, Deps], Channel | Skipped]
 
 
+def _lazy(module: str, name: str = "from_config") -> Factory:
+    """A factory that imports its channel's module only when that channel is configured:
+    a run pays for PIL, oauthlib or Apprise only if it uses a channel that needs them."""
+
+    def factory(section: Any, deps: Deps) -> Channel | Skipped:
+        made: Factory = getattr(import_module(module), name)
+        return made(section, deps)
+
+    return factory
+
+
 def _banner(section: Any, deps: Deps) -> Channel:
+    from broadcaster.channels.banner import BannerChannel
+
     return BannerChannel(section.output_dir, deps.config.site)
 
 
 def _email(section: Any, deps: Deps) -> Channel | Skipped:
+    from broadcaster.channels.email import email_channel
+
     return email_channel(section, deps.secrets, deps.store)
 
 
 def _telegram(section: Any, deps: Deps) -> Channel | Skipped:
+    from broadcaster.channels.cards import notice_cards
+    from broadcaster.channels.telegram import TelegramChannel
+
     found = required_secrets("telegram", deps.secrets, "telegram_token")
     if isinstance(found, Skipped):
         return found
@@ -70,6 +76,9 @@ def _telegram(section: Any, deps: Deps) -> Channel | Skipped:
 
 
 def _mastodon(section: Any, deps: Deps) -> Channel | Skipped:
+    from broadcaster.channels.cards import notice_cards
+    from broadcaster.channels.mastodon import MastodonChannel
+
     found = required_secrets("mastodon", deps.secrets, "mastodon_token")
     if isinstance(found, Skipped):
         return found
@@ -85,6 +94,9 @@ def _mastodon(section: Any, deps: Deps) -> Channel | Skipped:
 
 
 def _bluesky(section: Any, deps: Deps) -> Channel | Skipped:
+    from broadcaster.channels.bluesky import BlueskyChannel
+    from broadcaster.channels.cards import notice_cards
+
     found = required_secrets("bluesky", deps.secrets, "bluesky_app_password")
     if isinstance(found, Skipped):
         return found
@@ -106,13 +118,13 @@ FACTORIES: dict[str, Factory] = {
     "telegram": _telegram,
     "mastodon": _mastodon,
     "bluesky": _bluesky,
-    "facebook": facebook.from_config,
-    "instagram": instagram.from_config,
-    "x": x.from_config,
-    "linkedin": linkedin.from_config,
-    "google_business": google_business.from_config,
-    "webhook": webhook.from_config,
-    "apprise": apprise_channel.from_config,
+    "facebook": _lazy("broadcaster.channels.facebook"),
+    "instagram": _lazy("broadcaster.channels.instagram"),
+    "x": _lazy("broadcaster.channels.x"),
+    "linkedin": _lazy("broadcaster.channels.linkedin"),
+    "google_business": _lazy("broadcaster.channels.google_business"),
+    "webhook": _lazy("broadcaster.channels.webhook"),
+    "apprise": _lazy("broadcaster.channels.apprise_channel"),
 }
 
 
@@ -130,22 +142,44 @@ def known_channels() -> list[str]:
     return list(FACTORIES)
 
 
+class _Types(Mapping[str, type[Channel]]):
+    """Channel name -> class, each module imported the first time its class is asked for."""
+
+    def __init__(self, where: Mapping[str, str]) -> None:
+        self._where = where
+        self._loaded: dict[str, type[Channel]] = {}
+
+    def __getitem__(self, name: str) -> type[Channel]:
+        if name not in self._loaded:
+            module, _, cls = self._where[name].partition(":")
+            self._loaded[name] = getattr(import_module(module), cls)
+        return self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+
 #: each channel's class, for what it declares (``accepts``, ``parts``, ``supports_edit``) when
 #: no channel is built: checking templates and ``lifecycle:`` needs no secrets
-TYPES: dict[str, type[Channel]] = {
-    "banner": BannerChannel,
-    "email": EmailChannel,
-    "telegram": TelegramChannel,
-    "mastodon": MastodonChannel,
-    "bluesky": BlueskyChannel,
-    "facebook": facebook.FacebookChannel,
-    "instagram": instagram.InstagramChannel,
-    "x": x.XChannel,
-    "linkedin": linkedin.LinkedInChannel,
-    "google_business": google_business.GoogleBusinessChannel,
-    "webhook": webhook.WebhookChannel,
-    "apprise": apprise_channel.AppriseChannel,
-}
+TYPES: Mapping[str, type[Channel]] = _Types(
+    {
+        "banner": "broadcaster.channels.banner:BannerChannel",
+        "email": "broadcaster.channels.email:EmailChannel",
+        "telegram": "broadcaster.channels.telegram:TelegramChannel",
+        "mastodon": "broadcaster.channels.mastodon:MastodonChannel",
+        "bluesky": "broadcaster.channels.bluesky:BlueskyChannel",
+        "facebook": "broadcaster.channels.facebook:FacebookChannel",
+        "instagram": "broadcaster.channels.instagram:InstagramChannel",
+        "x": "broadcaster.channels.x:XChannel",
+        "linkedin": "broadcaster.channels.linkedin:LinkedInChannel",
+        "google_business": "broadcaster.channels.google_business:GoogleBusinessChannel",
+        "webhook": "broadcaster.channels.webhook:WebhookChannel",
+        "apprise": "broadcaster.channels.apprise_channel:AppriseChannel",
+    }
+)
 
 
 def configured_channels(config: Config) -> list[str]:

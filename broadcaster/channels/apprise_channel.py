@@ -15,6 +15,9 @@ Apprise's ``notify()`` answers only True or False. False may be an outage or a r
 credential, and Apprise cannot tell us which, so it is treated as retryable: the ledger
 retries it with back-off, and the error says to check the URL if it keeps failing. Each
 service's own length limit and overflow policy are Apprise's (``?overflow=`` in the URL).
+
+Apprise's plugins block, so each notification runs in a thread of the channel's own pool:
+``concurrency`` (default 16) at once, at most ``per_host`` (4) to one host.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ import logging
 import re
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -61,6 +66,18 @@ class AppriseChannel(Channel):
     def __init__(self, services: dict[str, NotifyBase], title: str) -> None:
         self._services = services  # target key -> Apprise plugin instance
         self.title = title
+        self._threads: ThreadPoolExecutor | None = None  # made at the first send
+
+    def server_of(self, outgoing: Outgoing) -> str:
+        service = self._services.get(outgoing.target.key)
+        host = getattr(service, "host", None)
+        port = getattr(service, "port", None)
+        return f"{host}:{port}" if isinstance(host, str) and host else outgoing.target.key
+
+    async def aclose(self) -> None:
+        threads, self._threads = self._threads, None
+        if threads is not None:
+            await asyncio.to_thread(threads.shutdown)
 
     def targets(self) -> list[Target]:
         return [Target(key, {"service": privacy_url(s)}) for key, s in self._services.items()]
@@ -73,8 +90,11 @@ class AppriseChannel(Channel):
         if service is None:
             raise PermanentError(f"apprise: {payload.key} is no longer configured")
         shown = privacy_url(service)
+        if self._threads is None:
+            self._threads = ThreadPoolExecutor(self.concurrency, thread_name_prefix="apprise")
+        notify = partial(service.notify, body=payload.body, title=payload.title)
         try:
-            ok = await asyncio.to_thread(service.notify, body=payload.body, title=payload.title)
+            ok = await asyncio.get_running_loop().run_in_executor(self._threads, notify)
         except Exception as exc:  # a plugin bug must not end the pass; its text may hold a URL
             raise RetryableError(f"apprise: {shown}: {type(exc).__name__}") from None
         if not ok:
@@ -90,7 +110,10 @@ def from_config(section: Any, deps: Deps) -> Channel | Skipped:
     """``channels.apprise.urls`` plus BROADCAST_APPRISE_URLS as a channel."""
     from_env = deps.secrets.apprise_urls
     urls = [*section.urls, *split_urls(from_env.get_secret_value() if from_env else None)]
-    return apprise_channel(urls, deps.config.site.name)
+    channel = apprise_channel(urls, deps.config.site.name)
+    if isinstance(channel, AppriseChannel):
+        channel.concurrency, channel.per_host = section.concurrency, section.per_host
+    return channel
 
 
 def apprise_channel(urls: Sequence[str], title: str) -> AppriseChannel | Skipped:

@@ -17,7 +17,6 @@ from typing import Any, ClassVar, Literal, Protocol
 
 import regex
 
-from broadcaster.counting import mastodon, x
 from broadcaster.errors import DeliveryError
 from broadcaster.render import Message
 
@@ -61,8 +60,11 @@ class Limits:
 
     def fits(self, text: str) -> bool:
         """Within every ceiling this declares."""
-        if self.unit == "x-weighted" and not x.parse(self.visible(text)).valid:
-            return False  # over the limit, empty, or with a character X refuses
+        if self.unit == "x-weighted":
+            from broadcaster.counting import x  # twitter-text: slow to import, X's rules only
+
+            if not x.parse(self.visible(text)).valid:
+                return False  # over the limit, empty, or with a character X refuses
         if self.max_length is not None and self.measure(text) > self.max_length:
             return False
         return self.max_bytes is None or len(self.visible(text).encode()) <= self.max_bytes
@@ -71,8 +73,12 @@ class Limits:
         """The length in ``unit``, as the platform counts it (shown by plan and validate)."""
         text = self.visible(text)
         if self.unit == "x-weighted":
+            from broadcaster.counting import x
+
             return x.weighted_length(text)  # URLs count 23 there
         if self.url_length is not None:
+            from broadcaster.counting import mastodon
+
             text = mastodon.countable(text, self.url_length)
         if self.unit == "graphemes":
             return len(regex.findall(r"\X", text))
@@ -135,6 +141,11 @@ class Channel(ABC):
     repeat_unknown_within: ClassVar[timedelta | None] = None
     #: True if build() turns an Outgoing with ``original`` into an edit of that post
     supports_edit: ClassVar[bool] = False
+    #: attempts in flight at once; above 1 for channels whose many targets are each their own
+    #: server (webhooks, Apprise), set from their config section
+    concurrency: int = 1
+    #: of those, at most this many to one server (see :meth:`server_of`)
+    per_host: int = 4
 
     def takes(self, occasion: str) -> bool:
         return occasion in self.accepts
@@ -165,17 +176,39 @@ class Channel(ABC):
     async def deliver(
         self, batch: Iterable[Outgoing]
     ) -> AsyncIterator[tuple[int, Receipt | DeliveryError]]:
-        """Send a batch, yielding each delivery's outcome; fan-out channels override this.
+        """Send a batch, yielding each delivery's outcome as it is known.
 
         Take each item from ``batch`` only when its attempt starts: taking it is what marks
         the delivery ``sending`` in the ledger (the rest stay merely claimed, and are
-        released, not lost, if the process dies)."""
+        released, not lost, if the process dies). With ``concurrency`` above 1 up to that many
+        attempts run at once, ``per_host`` at most to one :meth:`server_of`
+        (:mod:`broadcaster.channels.fanout`)."""
+        if self.concurrency > 1:
+            from broadcaster.channels.fanout import fan_out
+
+            window = fan_out(
+                batch,
+                self.attempt,
+                limit=self.concurrency,
+                per_host=self.per_host,
+                host=self.server_of,
+            )
+            async for outcome in window:
+                yield outcome
+            return
         for outgoing in batch:
-            try:
-                payload = self.build(outgoing)
-                yield outgoing.delivery_id, await self.send(payload)
-            except DeliveryError as exc:
-                yield outgoing.delivery_id, exc
+            yield outgoing.delivery_id, await self.attempt(outgoing)
+
+    async def attempt(self, outgoing: Outgoing) -> Receipt | DeliveryError:
+        """Build and send one delivery: its receipt, or the DeliveryError that ended it."""
+        try:
+            return await self.send(self.build(outgoing))
+        except DeliveryError as exc:
+            return exc
+
+    def server_of(self, outgoing: Outgoing) -> str:
+        """The server a delivery goes to, for ``per_host``; by default its target."""
+        return outgoing.target.key
 
     async def prepare(self) -> None:  # noqa: B027 - optional hook
         """Called once per pass before anything is rendered for this channel: a channel whose

@@ -30,16 +30,17 @@ from datetime import date
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-from PIL import Image, ImageDraw, ImageFont
 
 from broadcaster.channels.base import Outgoing
 from broadcaster.config import Config, Site
 from broadcaster.errors import PermanentError, RetryableError
 from broadcaster.notices.base import about_days
 from broadcaster.plaintext import clause
+
+if TYPE_CHECKING:  # PIL is imported when a card is drawn: most runs draw none
+    from PIL import ImageDraw, ImageFont
 
 SIZE = (1080, 1350)  # Instagram's tallest feed shape (4:5)
 LAYOUT_VERSION = "1"  # part of every card's name: change it when the drawing changes
@@ -186,6 +187,8 @@ def _clip(text: str, limit: int) -> str:
 
 def render_card(text: CardText) -> bytes:
     """The card as JPEG bytes (1080×1350, sRGB, baseline); pure and deterministic."""
+    from PIL import Image, ImageDraw
+
     image = Image.new("RGB", SIZE, BACKGROUND)
     draw = ImageDraw.Draw(image)
     width = SIZE[0] - 2 * MARGIN
@@ -224,6 +227,8 @@ def render_card(text: CardText) -> bytes:
 @cache
 def _font(weight: str, size: int) -> ImageFont.FreeTypeFont:
     """Source Sans Pro from its PyPI package (Regular, Semibold, Bold)."""
+    from PIL import ImageFont
+
     path = resources.files("font_source_sans_pro") / "files" / f"SourceSansPro-{weight}.ttf"
     with resources.as_file(path) as file:
         return ImageFont.truetype(str(file), size)

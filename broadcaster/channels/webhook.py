@@ -20,6 +20,11 @@ receiver refuses a replayed request once it is older than its tolerance; a retry
 anew, and carries the same ``Idempotency-Key`` so a receiver can tell it already has it.
 Receivers check with :func:`verify_signature` (or its ten lines, in any language).
 
+Many URLs are posted to at once (``concurrency``, default 16), at most ``per_host`` (4) to
+one host, so a slow receiver holds one slot and the list goes on. The requests are spread
+over a few HTTP clients by host (one client per CONNECTIONS_PER_CLIENT slots): httpx's
+connection pool slows down when one pool serves many requests at once.
+
 Outcomes: 2xx sent; 410 Gone permanent (the subscriber is gone: remove the URL); 408, 429
 (with Retry-After) and 5xx retried, and so are timeouts and lost replies, since the
 idempotency key makes a second copy harmless; every other status is permanent.
@@ -31,6 +36,7 @@ import hashlib
 import hmac
 import json
 import time
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -53,6 +59,8 @@ SIGNATURE_HEADER = "X-Broadcaster-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 DEFAULT_TOLERANCE = 300  # seconds a receiver should accept a signature for
 SCHEMA = "broadcaster.notice/1"
+#: requests in flight per HTTP client: small pools stay fast under concurrency
+CONNECTIONS_PER_CLIENT = 8
 
 
 class SignatureError(ValueError):
@@ -124,9 +132,15 @@ def from_config(section: Any, deps: Deps) -> Channel | Skipped:
     secret = deps.secrets.webhook_secret
     if secret is None or not secret.get_secret_value():
         return Skipped("webhook", "BROADCAST_WEBHOOK_SECRET is not set (the signing key)")
-    return WebhookChannel(
-        deps.http, urls=section.urls, secret=secret.get_secret_value(), site=deps.config.site
+    channel = WebhookChannel(
+        deps.http,
+        urls=section.urls,
+        secret=secret.get_secret_value(),
+        site=deps.config.site,
+        clients=-(-section.concurrency // CONNECTIONS_PER_CLIENT),
     )
+    channel.concurrency, channel.per_host = section.concurrency, section.per_host
+    return channel
 
 
 class WebhookChannel(Channel):
@@ -143,8 +157,11 @@ class WebhookChannel(Channel):
         secret: str,
         site: Site,
         clock: Callable[[], float] = time.time,
+        clients: int = 1,
     ) -> None:
         self.http = http
+        self._shards = clients
+        self._clients: list[httpx.AsyncClient] = []  # besides ``http``: made when first used
         self._urls = {target_key(url): url for url in urls}
         self._secret = secret
         self.site = site
@@ -152,6 +169,26 @@ class WebhookChannel(Channel):
 
     def targets(self) -> list[Target]:
         return [Target(key) for key in self._urls]
+
+    def server_of(self, outgoing: Outgoing) -> str:
+        return outgoing.target.key.partition("#")[0]  # host[:port], as target_key writes it
+
+    async def aclose(self) -> None:
+        made, self._clients = self._clients, []
+        for client in made:
+            await client.aclose()
+
+    def _client(self, url: str) -> httpx.AsyncClient:
+        """The HTTP client for ``url``'s host: ``http``, or one of ``clients - 1`` more like
+        it, so that each connection pool serves a few hosts."""
+        shard = zlib.crc32(urlsplit(url).netloc.encode()) % self._shards
+        if shard == 0:
+            return self.http
+        while len(self._clients) < self._shards - 1:
+            self._clients.append(
+                httpx.AsyncClient(timeout=self.http.timeout, headers=self.http.headers)
+            )
+        return self._clients[shard - 1]
 
     def build(self, outgoing: Outgoing) -> WebhookRequest:
         """The notice as a JSON document (pure: the sending time is added by ``send``)."""
@@ -194,7 +231,7 @@ class WebhookChannel(Channel):
     ) -> httpx.Response:
         """POST, turning transport failures into DeliveryErrors that name only the host."""
         try:
-            return await self.http.post(url, content=body, headers=headers)
+            return await self._client(url).post(url, content=body, headers=headers)
         except (*NOT_SENT, *INCOMPLETE) as exc:
             raise RetryableError(f"webhook: cannot reach {host} ({type(exc).__name__})") from None
         except httpx.TransportError as exc:  # timeouts, lost replies: retry, the key dedupes

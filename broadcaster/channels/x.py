@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
-from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, Client
 
 from broadcaster.channels.base import (
     Channel,
@@ -70,6 +69,8 @@ class XChannel(HttpChannel):
     ) -> None:
         secrets = [consumer_key, consumer_secret, access_token, access_token_secret]
         super().__init__(http, api_url, secrets)
+        from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, Client  # only when X is configured
+
         self._oauth = Client(
             consumer_key,
             client_secret=consumer_secret,

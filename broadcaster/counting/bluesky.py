@@ -19,8 +19,6 @@ from typing import Any
 
 import regex
 
-from broadcaster.counting import x
-
 LINK = "app.bsky.richtext.facet#link"
 TAG = "app.bsky.richtext.facet#tag"
 MAX_TAG = 64
@@ -42,6 +40,8 @@ _TRIM = ".,;:!?'\""
 
 def link_spans(text: str) -> list[tuple[int, int]]:
     """Code point spans of the links in ``text``, in order, each exactly a written URL."""
+    from broadcaster.counting import x  # twitter-text: imported when a text is measured
+
     starts = sorted({m.start() for m in _SCHEME.finditer(text)} | {a for a, _ in x.urls(text)})
     spans: list[tuple[int, int]] = []
     for start in starts:

@@ -39,7 +39,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
 from broadcaster.ledger import migrations
@@ -660,9 +659,15 @@ def _group_where(group: Group) -> Any:
 
 
 def _insert_ignore(dialect: Dialect, table: sa.Table) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING, in the dialect's own words."""
-    module = postgresql if dialect.name == "postgresql" else sqlite
-    return module.insert(table).on_conflict_do_nothing()
+    """INSERT ... ON CONFLICT DO NOTHING, in the dialect's own words (each dialect imported
+    only by a ledger that speaks it)."""
+    if dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table).on_conflict_do_nothing()
 
 
 def _by_id() -> Any:

@@ -12,14 +12,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from broadcaster import logs
-from broadcaster.config import Loaded, Secrets
-from broadcaster.ledger import Ledger
-from broadcaster.serve import require_extra
+
+if TYPE_CHECKING:  # loaded by the command that runs, not by --help
+    from broadcaster.config import Loaded, Secrets
+    from broadcaster.ledger import Ledger
 
 log = logging.getLogger("broadcaster.serve")
 
@@ -44,6 +45,7 @@ def serve_command(
     Needs the serve extra: pip install 'broadcaster[serve]'."""
     from broadcaster.cli import load_config
     from broadcaster.runtime import open_ledger
+    from broadcaster.serve import require_extra
 
     require_extra()
     loaded, secrets = load_config(config)

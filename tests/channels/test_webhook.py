@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -306,3 +307,34 @@ def test_without_the_secret_the_webhook_is_skipped(project: Path, hook: Hook) ->
 def test_the_config_section_refuses(urls: list[str], error: str) -> None:
     with pytest.raises(ValidationError, match=error):
         WebhookConfig(urls=urls)
+
+
+async def test_a_slow_receiver_holds_one_slot_not_the_list(
+    hook: Hook, http: httpx.AsyncClient
+) -> None:
+    """Posts run side by side: the hanging receiver's attempt is still out (the client gives
+    up on it after 2 s) while every other subscriber has had the notice."""
+    urls = [f"{hook.url}/slow", *(f"{hook.url}/quick{i}" for i in range(6))]
+    ch = channel(http, *urls)
+    ch.concurrency = ch.per_host = 3
+    hook.fake.delay(30, times=1, on="/slow")
+    batch = [replace(closure_for(ch, url), delivery_id=i) for i, url in enumerate(urls)]
+    first: list[int] = []
+    window = ch.deliver(batch)
+    async with asyncio.timeout(20):
+        async for delivery_id, outcome in window:
+            assert not isinstance(outcome, Exception)
+            first.append(delivery_id)
+            if len(first) == 6:
+                break
+    await window.aclose()
+    assert sorted(first) == [1, 2, 3, 4, 5, 6]
+    assert sorted(d.path for d in hook.fake.deliveries) == [f"/quick{i}" for i in range(6)]
+
+
+def test_concurrency_is_configurable_and_bounded() -> None:
+    section = WebhookConfig(urls=["https://hooks.example/a"], concurrency=32, per_host=2)
+    assert (section.concurrency, section.per_host) == (32, 2)
+    assert WebhookConfig(urls=["https://hooks.example/a"]).concurrency == 16
+    with pytest.raises(ValidationError):
+        WebhookConfig(urls=["https://hooks.example/a"], concurrency=0)

@@ -56,7 +56,7 @@ class SmtpSettings:
     username: str | None = None
     password: str | None = None
     connections: int = 4
-    messages_per_connection: int = 100
+    messages_per_connection: int = 500
     timeout: float = 30.0
 
 

@@ -1,0 +1,101 @@
+"""Start-up: a command loads what it uses and nothing more.
+
+``broadcast --help`` (and every command's first moment) costs what ``import broadcaster.cli``
+costs, paid by every cron run, so the heavy packages -- SQLAlchemy, the channels' SDKs, image
+and feed libraries -- must be imported by the command that needs them, not by the CLI module.
+Each check runs in a fresh interpreter: this test process has long imported everything.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+REPO = Path(__file__).parent.parent
+
+#: packages that cost tens of milliseconds to import and that `--help` never needs
+HEAVY = (
+    "sqlalchemy",
+    "PIL",
+    "oauthlib",
+    "requests_oauthlib",
+    "feedparser",
+    "google",
+    "bs4",
+    "twitter_text",
+    "email_validator",
+    "pydantic",
+    "pydantic_settings",
+    "jinja2",
+    "httpx",
+    "aiosmtplib",
+    "apprise",
+    "rich.markdown",
+)
+
+
+def imported_by(code: str, cwd: Path | None = None) -> set[str]:
+    """The modules a fresh interpreter has loaded after running ``code``."""
+    probe = f"{code}\nimport sys, json; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        cwd=cwd,
+    )
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def heavy_among(modules: set[str], packages: Sequence[str] = HEAVY) -> list[str]:
+    return [p for p in packages if any(m == p or m.startswith(p + ".") for m in modules)]
+
+
+def test_importing_the_cli_loads_no_heavy_package() -> None:
+    assert heavy_among(imported_by("import broadcaster.cli")) == []
+
+
+def test_help_is_printed_without_loading_a_heavy_package() -> None:
+    code = (
+        "import sys\n"
+        "sys.argv = ['broadcast', '--help']\n"
+        "from broadcaster.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass"
+    )
+    assert heavy_among(imported_by(code)) == []
+
+
+def test_validating_the_example_config_loads_only_the_channels_it_configures(
+    tmp_path: Path,
+) -> None:
+    """The example configures the banner and email: no card drawing (PIL), no OAuth (X), no
+    Apprise, no Google client, and no PostgreSQL driver for its SQLite ledger. (The ledger is
+    made first, as by any earlier run: creating it is a migration, which loads Alembic.)"""
+    for folder in ("config", "templates"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    imported_by(
+        "from broadcaster.cli import main\nimport sys\nsys.argv = ['broadcast', 'db', 'upgrade']\ntry:\n    main()\nexcept SystemExit:\n    pass",
+        cwd=tmp_path,
+    )
+    assert (tmp_path / "var/broadcaster.db").is_file()
+    code = (
+        "import sys\n"
+        "sys.argv = ['broadcast', 'validate']\n"
+        "from broadcaster.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as stop:\n"
+        "    assert not stop.code, stop.code"
+    )
+    loaded = imported_by(code, cwd=tmp_path)
+    assert "broadcaster.channels.email" in loaded  # the probe did validate the config
+    unused = ("PIL", "oauthlib", "apprise", "google", "sqlalchemy.dialects.postgresql", "psycopg")
+    assert heavy_among(loaded, unused) == []
