@@ -61,9 +61,11 @@ def _utf16(project: Path) -> str:
     return f"{CONFIG}:1: the file is UTF-16"
 
 
-def _key(old: str, new: str, key: str, message: str) -> Callable[[Path], str]:
+def _key(old: str, new: str, key: str, message: str, below: int = 0) -> Callable[[Path], str]:
+    """``key`` is on the line ``new`` starts on, or ``below`` lines under it."""
+
     def make(project: Path) -> str:
-        line = edit(project, old, new)
+        line = edit(project, old, new) + below
         return f"{CONFIG}:{line}: {key}: {message}"
 
     return make
@@ -87,6 +89,44 @@ def _invalid_yaml(project: Path) -> str:
     line = edit(project, '  name: "Glow Aesthetics"', '  name: "Glow Aesthetics')
     # the scanner notices the open quote where the next key starts
     return f"{CONFIG}:{line + 1}: invalid YAML: expected <block end>"
+
+
+def _override(name: str, text: str, expected: str) -> Callable[[Path], str]:
+    """An admin's own template, written wrong."""
+
+    def make(project: Path) -> str:
+        (project / "templates" / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / "templates" / name).write_text(text, encoding="utf-8")
+        return expected
+
+    return make
+
+
+def _subscribers_file(data: bytes, message: str) -> Callable[[Path], str]:
+    """The subscriber list replaced by what an admin exported."""
+
+    def make(project: Path) -> str:
+        (project / "config/subscribers.csv").write_bytes(data)
+        line = edit(
+            project,
+            '    subscribers: "config/subscribers.csv"',
+            '    subscribers: "config/subscribers.csv"',
+        )
+        return f"{CONFIG}:{line}: channels.email.subscribers: {message}"
+
+    return make
+
+
+DATABASE = 'database: "sqlite:///var/broadcaster.db"'
+
+
+def _database(url: str, message: str) -> Callable[[Path], str]:
+    def make(project: Path) -> str:
+        (project / "blocker").write_text("I am a file\n")
+        line = edit(project, DATABASE, f'database: "{url}"')
+        return f"{CONFIG}:{line}: database: {message}"
+
+    return make
 
 
 def _missing_config(project: Path) -> str:
@@ -208,6 +248,85 @@ MISTAKES = [
         "resolve without saying how",
         lambda project: "resolve: say either --sent or --resend",
         command=("resolve", "1"),
+    ),
+    Mistake(
+        "a template with a syntax error",
+        _override(
+            "email/closure.txt",
+            "Closed {{ start|day }\n",
+            "templates/email/closure.txt:1: syntax error: unexpected '}'",
+        ),
+    ),
+    Mistake(
+        "a correction's template using a variable that does not exist",
+        _override(
+            "email/closure-update.txt",
+            "Changed: {{ nosuch }}\n",
+            "templates/email/closure-update.txt:1: 'nosuch' is undefined",
+        ),
+    ),
+    Mistake(
+        "a misspelt channel under lifecycle",
+        _key(
+            "closures:\n",
+            "lifecycle:\n  remind: [telegarm]\n\nclosures:\n",
+            "lifecycle.remind[0]",
+            "unknown channel 'telegarm' (did you mean telegram?)",
+            below=1,
+        ),
+    ),
+    Mistake(
+        "a database that broadcaster does not work with",
+        _database("mysql://root@db/clinic", "'mysql://' is not a database broadcaster works with"),
+    ),
+    Mistake(
+        "a database path without sqlite:///",
+        _database("var/ledger.db", "is not a database URL (it has no scheme such as sqlite:///)"),
+    ),
+    Mistake(
+        "a PostgreSQL server that refuses the connection",
+        _database(
+            "postgresql://postgres@127.0.0.1:1/test",
+            "cannot connect to PostgreSQL postgres@127.0.0.1:1/test: Connection refused",
+        ),
+    ),
+    Mistake(
+        "a SQLite ledger under a file",
+        _database(
+            "sqlite:///blocker/ledger.db",
+            "the ledger's folder blocker cannot be made: blocker is a file, not a folder",
+        ),
+    ),
+    Mistake(
+        "BROADCAST_DATABASE_URL that is not a URL",
+        lambda project: "BROADCAST_DATABASE_URL: is not a database URL",
+        env={"BROADCAST_DATABASE_URL": "nonsense"},
+    ),
+    Mistake(
+        "a subscriber list saved as an Excel workbook",
+        _subscribers_file(
+            b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00" + b"\x00" * 64,
+            "config/subscribers.csv: this looks like an Excel workbook (.xlsx): save it as CSV UTF-8",
+        ),
+    ),
+    Mistake(
+        "a subscriber list without an email column",
+        _subscribers_file(
+            b"Name,Phone\r\nAda,123\r\n",
+            "config/subscribers.csv: the first line must name an email column (found 'Name', "
+            "'Phone';",
+        ),
+    ),
+    Mistake(
+        "special hours that close before they open",
+        _key(
+            "\narticles:",
+            '\nhours:\n  - start: 2024-03-28\n    opens: "14:00"\n    closes: "09:00"\n'
+            '    reason: "training"\n\narticles:',
+            "hours[0]",
+            "closes (09:00) must be after opens (14:00)",
+            below=2,
+        ),
     ),
     Mistake(
         "copy a template that does not exist",
