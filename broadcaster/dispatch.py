@@ -1,9 +1,12 @@
 """One pass: every notice that is due goes out once on every channel that takes it.
 
-The flow, in order: gather notices -> reconcile them with what was announced before (moved or
-removed closures) -> the jobs due now, per channel -> render each message once (stored in the
-ledger) -> claim, send, record (:mod:`broadcaster.send`). Channels run concurrently, and a
-failing channel only ever affects its own rows in the report.
+Orchestration only; each stage lives in the module named after it::
+
+    sources.gather_notices -> lifecycle.reconcile -> schedule (moments, jobs: pure)
+        -> render.RenderOnce (each message once, stored) -> send.Sender (claim, send, record)
+
+Channels run as concurrent lanes, and a failing channel only ever affects its own rows in
+the report; the breaker pauses a channel that fails pass after pass.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
@@ -22,41 +24,29 @@ from broadcaster import lifecycle, passes
 from broadcaster.breaker import STORM_LIMIT, Breaker
 from broadcaster.channels import Deps, build_channels, known_channels
 from broadcaster.channels.base import Channel, Publisher, Skipped
-from broadcaster.config import Lifecycle, Loaded, Secrets
+from broadcaster.config import Loaded, Secrets
 from broadcaster.errors import DeliveryError
 from broadcaster.ledger import Group, Ledger
-from broadcaster.length import fit
-from broadcaster.lifecycle import Told, correctable
+from broadcaster.lifecycle import correctable
 from broadcaster.notices import Notice, about_days
-from broadcaster.render import Message, Renderer, TemplateFault, template_fault
+from broadcaster.render import Message, NothingToPost, Renderer, RenderOnce, template_fault
 from broadcaster.report import Report, Row, settled
 from broadcaster.retry import RetryPolicy
-from broadcaster.schedule import Moment, Timing, midnight, moments
+from broadcaster.schedule import (
+    Job,
+    Moment,
+    Selection,
+    Timing,
+    announced_before,
+    jobs,
+    moments,
+    routes,
+    timed_moments,
+)
 from broadcaster.send import Parcel, Sender
 from broadcaster.sources import gather_notices
 
 __all__ = ["Dispatcher", "Job", "Report", "Row", "Selection"]
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Limits a pass to some notices/channels; ``push`` ignores the schedule (``send``)."""
-
-    notice_ids: frozenset[str] | None = None
-    channels: frozenset[str] | None = None
-    push: bool = False
-    force: bool = False
-
-
-@dataclass(frozen=True)
-class Job:
-    """One message a channel may owe: a moment, plus how the ledger and templates name it."""
-
-    moment: Moment
-    timing: Timing
-    occasion: str  # in the ledger: "announce", "update@<version>", "edit@<version>", "cancel"
-    extra: dict[str, Any] = field(default_factory=dict)  # more template context
-    edit_of: str | None = None  # edit the post sent for this occasion instead of posting
 
 
 class Dispatcher:
@@ -79,14 +69,15 @@ class Dispatcher:
         self.ledger = ledger
         self.http = http
         self.retry = retry or RetryPolicy.from_env()
-        self.renderer = Renderer(self.config.site, self.config.templates)
-        #: render group -> the length a template produced before it was shortened to fit, so
-        #: plan and validate report (and warn about) the template's own length
-        self.unfitted: dict[Group, int] = {}
+        self.render = RenderOnce(Renderer(self.config.site, self.config.templates), ledger)
         #: set by ``broadcast plan``: publishers dry-run their change (Google's validateOnly)
         self.check_publishers = False
         #: the config's channels, then ``extra_channels`` (a channel of a test's own making)
         self.channels = [*build_channels(Deps(self.config, secrets, http, ledger)), *extra_channels]
+        #: which occasions go to which channel: data, from each channel and ``lifecycle:``
+        self.routes = routes(
+            (c for c in self.channels if isinstance(c, Channel)), self.config.lifecycle
+        )
 
     async def run(
         self, now: datetime, selection: Selection = Selection(), *, dry_run: bool = False
@@ -110,9 +101,10 @@ class Dispatcher:
         told = lifecycle.announced(self.ledger.values(lifecycle.LATEST), self.ledger)
         current, removed = lifecycle.reconcile(notices.items, told, now, self.config.site.tz)
         report = Report(now, feed_problems=problems, duplicates=notices.duplicates)
-        chosen = self._moments(current, removed, now, selection)
+        tz, max_age = self.config.site.tz, self.config.articles.max_age_days
+        chosen = timed_moments(current, removed, now, selection, tz, max_age)
         # a publisher shows state: it always gets every notice, plus whatever `send` pushes
-        state = self._moments(current, removed, now, selection, every_notice=True)
+        state = timed_moments(current, removed, now, selection, tz, max_age, every_notice=True)
         lanes = [
             self._lane(
                 channel,
@@ -163,83 +155,11 @@ class Dispatcher:
             if not isinstance(channel, Channel) or (names and channel.name not in names):
                 continue
             for moment in moments(notice, self.config.site.tz, self.config.articles.max_age_days):
-                if self._wants(channel, moment.occasion):
+                if moment.occasion in self.routes[channel.name]:
                     job = Job(moment, "due", moment.occasion)
-                    result.append(
-                        (channel.name, moment.occasion, self._message(channel, job, store=False))
-                    )
+                    _id, message = self.render.message(channel, notice, job, store=False)
+                    result.append((channel.name, moment.occasion, message))
         return result
-
-    # -- which jobs ---------------------------------------------------------------------------
-
-    def _moments(
-        self,
-        current: list[Notice],
-        removed: list[Told],
-        now: datetime,
-        selection: Selection,
-        *,
-        every_notice: bool = False,
-    ) -> list[tuple[Moment, Timing]]:
-        """Every moment of the selected notices (or of all, with ``every_notice``) with its
-        timing now; ``push`` makes the selected notices' primary and banner moments due."""
-        tz, max_age = self.config.site.tz, self.config.articles.max_age_days
-        result: list[tuple[Moment, Timing]] = []
-        for notice in current:
-            selected = selection.notice_ids is None or notice.id in selection.notice_ids
-            if not (selected or every_notice):
-                continue
-            for moment in moments(notice, tz, max_age):
-                timing = moment.timing(now)
-                pushed = selection.push and selected
-                if pushed and moment.occasion in (notice.primary, "banner"):
-                    timing = "due"
-                result.append((moment, timing))
-            for told in correctable([notice]):
-                update = Moment(told, "update", moment_floor(), midnight(told.resume, tz))
-                result.append((update, update.timing(now)))
-        for gone in removed:
-            if every_notice or selection.notice_ids is None or gone.id in selection.notice_ids:
-                cancel = Moment(gone, "cancel", moment_floor(), midnight(gone.start, tz))
-                result.append((cancel, cancel.timing(now)))
-        return result
-
-    def _jobs(self, channel: Channel, chosen: list[tuple[Moment, Timing]]) -> list[Job]:
-        """The moments this channel takes, with corrections and cancellations resolved."""
-        jobs = []
-        for moment, timing in chosen:
-            if not self._wants(channel, moment.occasion):
-                continue
-            if moment.occasion in ("update", "cancel"):
-                job = self._change_job(channel, moment, timing)
-                if job is not None:
-                    jobs.append(job)
-            else:
-                jobs.append(Job(moment, timing, moment.occasion))
-        return jobs
-
-    def _change_job(self, channel: Channel, moment: Moment, timing: Timing) -> Job | None:
-        """A correction (the closure changed since this channel was told) or a cancellation."""
-        notice = moment.notice
-        told = self.ledger.last_version(notice.id, channel.name)
-        if told is None:
-            return None  # never announced here: nothing to correct or cancel
-        edit = self.config.lifecycle.corrections == "edit" and channel.supports_edit
-        edit_of = "announce" if edit else None
-        if moment.occasion == "cancel":
-            return Job(moment, timing, "cancel", edit_of=edit_of)
-        if told.fingerprint == notice.fingerprint():
-            return None
-        previous = lifecycle.version(self.ledger, told.fingerprint)
-        extra = {"previous": previous.context() if previous else None}
-        occasion = f"{'edit' if edit else 'update'}@{notice.fingerprint()}"
-        return Job(moment, timing, occasion, extra, edit_of)
-
-    def _wants(self, channel: Channel | Skipped, occasion: str) -> bool:
-        """Does the lifecycle config route this occasion to this channel?"""
-        if isinstance(channel, Skipped):
-            return False
-        return routed(channel, occasion, self.config.lifecycle)
 
     # -- doing them ---------------------------------------------------------------------------
 
@@ -263,7 +183,10 @@ class Dispatcher:
         sender = Sender(self.ledger, self.retry, now, self.stop)
         rows: list[Row] = []
         storm = 0
-        for job in self._jobs(channel, chosen):
+        planned = jobs(
+            channel, self.routes[channel.name], chosen, self.ledger, self.config.lifecycle
+        )
+        for job in planned:
             if self.stop.is_set() and not dry_run:
                 break
             if job.timing == "due" and (breaker.is_open(now) or storm >= STORM_LIMIT):
@@ -271,7 +194,7 @@ class Dispatcher:
                 rows.append(
                     Row(
                         job.moment.notice.id,
-                        _label(job),
+                        job.label,
                         channel.name,
                         "deferred",
                         detail=f"{reason}: left for a later pass",
@@ -293,33 +216,43 @@ class Dispatcher:
         notice, occasion = job.moment.notice, job.occasion
         seq = self.ledger.max_seq(notice.id, occasion, channel.name) + 1 if selection.force else 0
         group = Group(notice.id, occasion, channel.name, seq)
-        row = Row(notice.id, _label(job), channel.name, "due")
+        row = Row(notice.id, job.label, channel.name, "due")
         if job.timing != "due":
             already = self._settled(row, group, selection)
             return already or row.mark(job.timing, _when(job.moment, job.timing))
-        if occasion == "remind" and not self._announced_before(notice, channel, job.moment):
+        if occasion == "remind" and not announced_before(self.ledger, channel, job):
             return row.mark("superseded", "announced within the reminder window")
         try:
-            render_id, message = self._render(channel, job, store=not dry_run)
+            render_id, message = self.render.message(channel, notice, job, store=not dry_run)
         except Exception as exc:
-            fault = template_fault(exc, self.config.templates)
-            if fault is None:
-                raise  # not a template's doing: a bug
+            problem = self._unrenderable(exc)
             keys = (t.key for t in channel.targets())
-            return self._unrendered(channel, group, row, fault, keys, sender.now, dry_run)
-        row.length, row.limit = _measure(channel, message)
-        row.length = self.unfitted.get(_render_group(group), row.length)
+            return self._unrendered(channel, group, row, problem, keys, sender.now, dry_run)
+        rendered = _render_group(group)
+        row.length, row.limit = self.render.measure(channel, message, rendered)
+        if rendered in self.render.dropped:
+            links = ", ".join(self.render.dropped[rendered])
+            row.detail = f"left out {links}: over the limit even alone"
         if dry_run:
             return self._settled(row, group, selection) or row
         parcel = Parcel(notice, group, message, render_id, job.edit_of)
         return await sender.send(channel, parcel, row)  # it reads the group's states itself
+
+    def _unrenderable(self, exc: Exception) -> str:
+        """Why a message cannot be rendered, said for an admin; a bug is raised as one."""
+        if isinstance(exc, NothingToPost):
+            return str(exc)
+        fault = template_fault(exc, self.config.templates)
+        if fault is None:
+            raise exc  # not a template's doing: a bug
+        return f"{fault} (fix the template, then: broadcast send {{notice}}{{again}})"
 
     def _unrendered(
         self,
         channel: Channel,
         group: Group,
         row: Row,
-        fault: TemplateFault,
+        problem: str,
         targets: Iterable[str],
         now: datetime,
         dry_run: bool,
@@ -333,7 +266,7 @@ class Dispatcher:
         fix shows it."""
         publisher = isinstance(channel, Publisher)
         again = "" if publisher else f" --channel {channel.name} --force"
-        detail = f"{fault} (fix the template, then: broadcast send {group.notice_id}{again})"
+        detail = problem.format(notice=group.notice_id, again=again)
         if dry_run:
             return row.mark("failed", detail)
         retry_at = self.retry.next_attempt(now, 1, None) if publisher else None
@@ -352,36 +285,6 @@ class Dispatcher:
         """The row for what the ledger already holds of ``group`` (a forced resend: nothing)."""
         return settled(row, {} if selection.force else self.ledger.states(group))
 
-    def _announced_before(self, notice: Notice, channel: Channel, moment: Moment) -> bool:
-        if not channel.takes("announce"):
-            return True
-        first = self.ledger.first_sent_at(notice.id, "announce", channel.name)
-        return first is not None and first < moment.opens
-
-    def _message(self, channel: Channel, job: Job, *, store: bool) -> Message:
-        return self._render(channel, job, store=store)[1]
-
-    def _render(self, channel: Channel, job: Job, *, store: bool) -> tuple[int | None, Message]:
-        """Render once: reuse the stored message if there is one, else render and store it.
-        Returns the stored render's id (None when not stored) and the message."""
-        notice = job.moment.notice
-        group = _render_group(Group(notice.id, job.occasion, channel.name))
-        stored = self.ledger.stored_render(group, notice.fingerprint(), None)
-        if stored:
-            return stored
-        message = self.renderer.render(notice, job.occasion, channel.name, channel.parts, job.extra)
-        limits = channel.limits
-        if limits.part in message:
-            fitted = fit(message[limits.part], limits)
-            if fitted != message[limits.part]:
-                self.unfitted[group] = limits.measure(message[limits.part])
-            message[limits.part] = fitted
-        if not store:
-            return None, message
-        result = self.ledger.stored_render(group, notice.fingerprint(), message)
-        assert result is not None
-        return result
-
     async def _publish(
         self,
         channel: Publisher,
@@ -398,16 +301,13 @@ class Dispatcher:
             if timing != "due":
                 rows.append(row.mark(timing, _when(moment, timing)))
                 continue
+            job = Job(moment, timing, moment.occasion)
             try:
-                message = self._message(
-                    channel, Job(moment, timing, moment.occasion), store=not dry_run
-                )
+                _id, message = self.render.message(channel, moment.notice, job, store=not dry_run)
             except Exception as exc:
-                fault = template_fault(exc, self.config.templates)
-                if fault is None:
-                    raise  # not a template's doing: a bug
+                problem = self._unrenderable(exc)
                 group = Group(moment.notice.id, moment.occasion, channel.name)
-                rows.append(self._unrendered(channel, group, row, fault, ["site"], now, dry_run))
+                rows.append(self._unrendered(channel, group, row, problem, ["site"], now, dry_run))
                 continue  # the other notices are still shown
             entries.append(
                 {
@@ -475,40 +375,6 @@ async def _check_plan(
             row.mark("failed" if failed and row.status == "due" else row.status, note)
 
 
-def routed(channel: Channel | type[Channel], occasion: str, rules: Lifecycle) -> bool:
-    """Does ``lifecycle:`` send this occasion to this channel, whatever the kind of notice?
-    A channel type will do (checking the templates builds no channel, so it needs no secrets).
-
-    Corrections, cancellations and the reopening go only where the announcement goes; the
-    reminder goes where ``lifecycle.remind`` says (default: every channel that takes one)."""
-    takes = channel.accepts.__contains__
-    publisher = isinstance(channel, Publisher) or (
-        isinstance(channel, type) and issubclass(channel, Publisher)
-    )
-    if publisher:
-        return takes(occasion)
-    announces = takes("announce")
-    if occasion == "remind":
-        return announces and (
-            channel.name in rules.remind if rules.remind is not None else takes(occasion)
-        )
-    if occasion == "reopen":
-        return announces and channel.name in rules.reopen
-    if occasion in ("update", "cancel"):
-        return announces
-    return takes(occasion)
-
-
-def moment_floor() -> datetime:
-    """Corrections and cancellations are due as soon as they are noticed."""
-    return datetime.min.replace(tzinfo=UTC)
-
-
-def _label(job: Job) -> str:
-    """The occasion as people read it (``update``, not ``update@3f2a...``)."""
-    return job.occasion.partition("@")[0]
-
-
 #: what a job that went wrong in this pass shows: each counts toward the storm limit and
 #: the breaker (``unknown``: a request went out and no answer came back)
 FAILING = ("retry", "unknown")
@@ -527,10 +393,3 @@ def _when(moment: Moment, timing: Timing) -> str:
     if timing == "upcoming":
         return f"from {moment.opens.isoformat()}"
     return f"window closed {moment.closes.isoformat()}"
-
-
-def _measure(channel: Channel, message: Message) -> tuple[int | None, int | None]:
-    text = message.get(channel.limits.part)
-    if text is None:
-        return None, channel.limits.max_length
-    return channel.limits.measure(text), channel.limits.max_length

@@ -52,7 +52,11 @@ def remember(store: Store, notice: Told) -> None:
     store.set_value(LATEST + notice.id, notice.fingerprint())
 
 
-def version(store: Store, fingerprint: str) -> Told | None:
+class Readable(Protocol):
+    def get_value(self, key: str) -> str | None: ...
+
+
+def version(store: Readable, fingerprint: str) -> Told | None:
     text = store.get_value(VERSION + fingerprint)
     return loads(text) if text else None
 

@@ -150,7 +150,7 @@ def _parts(
         if name == limits.part:
             part.length, part.limit = limits.measure(text), limits.max_length
             part.unit = UNITS.get(limits.unit, limits.unit)
-            part.template_length = d.unfitted.get(Group(notice.id, occasion, channel.name))
+            part.template_length = d.render.unfitted.get(Group(notice.id, occasion, channel.name))
         parts.append(part)
     return parts
 

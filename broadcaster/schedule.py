@@ -9,13 +9,36 @@ stale moments are reported, never sent. Each kind of notice says its own moments
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
+from broadcaster import lifecycle
+from broadcaster.lifecycle import Told, correctable
 from broadcaster.notices import Moment, Notice, Occasion, Timing
 from broadcaster.notices.base import midnight
 
-__all__ = ["Moment", "Occasion", "Timing", "due", "midnight", "moments"]
+if TYPE_CHECKING:
+    from broadcaster.config import Lifecycle
+    from broadcaster.ledger import Version
+
+__all__ = [
+    "Job",
+    "Moment",
+    "Occasion",
+    "Selection",
+    "Timing",
+    "ToldView",
+    "due",
+    "jobs",
+    "midnight",
+    "moments",
+    "routed",
+    "routes",
+    "timed_moments",
+]
 
 
 def moments(notice: Notice, tz: ZoneInfo, max_age_days: int) -> list[Moment]:
@@ -25,3 +48,177 @@ def moments(notice: Notice, tz: ZoneInfo, max_age_days: int) -> list[Moment]:
 
 def due(notice: Notice, now: datetime, tz: ZoneInfo, max_age_days: int) -> list[Moment]:
     return [m for m in moments(notice, tz, max_age_days) if m.timing(now) == "due"]
+
+
+# -- the plan of one pass ---------------------------------------------------------------------
+#
+# Pure: notices, a read-only view of what each channel was told, and ``now`` in; moments with
+# their timing and each channel's jobs out. Nothing here claims, renders or sends.
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Limits a pass to some notices/channels; ``push`` ignores the schedule (``send``)."""
+
+    notice_ids: frozenset[str] | None = None
+    channels: frozenset[str] | None = None
+    push: bool = False
+    force: bool = False
+
+    def picks(self, notice_id: str) -> bool:
+        return self.notice_ids is None or notice_id in self.notice_ids
+
+
+@dataclass(frozen=True)
+class Job:
+    """One message a channel may owe: a moment, plus how the ledger and templates name it."""
+
+    moment: Moment
+    timing: Timing
+    occasion: str  # in the ledger: "announce", "update@<version>", "edit@<version>", "cancel"
+    extra: dict[str, Any] = field(default_factory=dict)  # more template context
+    edit_of: str | None = None  # edit the post sent for this occasion instead of posting
+
+    @property
+    def label(self) -> str:
+        """The occasion as people read it (``update``, not ``update@3f2a...``)."""
+        return self.occasion.partition("@")[0]
+
+
+class ToldView(Protocol):
+    """What the planner may read of the ledger: what each channel was told, and when."""
+
+    def last_version(self, notice_id: str, channel: str) -> Version | None: ...
+
+    def first_sent_at(self, notice_id: str, occasion: str, channel: str) -> datetime | None: ...
+
+    def get_value(self, key: str) -> str | None: ...
+
+
+class Routable(Protocol):
+    """A channel, or a channel's type, as routing sees it: its name and what it takes."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def accepts(self) -> frozenset[str]: ...
+
+    @property
+    def supports_edit(self) -> bool: ...
+
+
+def routes(channels: Iterable[Routable], rules: Lifecycle) -> dict[str, frozenset[str]]:
+    """Which occasions ``lifecycle:`` sends to each channel: data, computed once per config."""
+    every = ("announce", "remind", "banner", "update", "cancel", "reopen", "publish")
+    return {c.name: frozenset(o for o in every if routed(c, o, rules)) for c in channels}
+
+
+def routed(channel: Routable, occasion: str, rules: Lifecycle) -> bool:
+    """Does ``lifecycle:`` send this occasion to this channel, whatever the kind of notice?
+
+    A publisher (it shows state) takes what it accepts; for the rest, corrections,
+    cancellations and the reopening go only where the announcement goes, and the reminder
+    where ``lifecycle.remind`` says (default: every channel that takes one)."""
+    takes = channel.accepts.__contains__
+    if takes("banner"):  # a publisher: the banner, Google special hours
+        return takes(occasion)
+    announces = takes("announce")
+    if occasion == "remind":
+        return announces and (
+            channel.name in rules.remind if rules.remind is not None else takes(occasion)
+        )
+    if occasion == "reopen":
+        return announces and channel.name in rules.reopen
+    if occasion in ("update", "cancel"):
+        return announces
+    return takes(occasion)
+
+
+def timed_moments(
+    current: Sequence[Notice],
+    removed: Sequence[Told],
+    now: datetime,
+    selection: Selection,
+    tz: ZoneInfo,
+    max_age_days: int,
+    *,
+    every_notice: bool = False,
+) -> list[tuple[Moment, Timing]]:
+    """Every moment of the selected notices (or of all, with ``every_notice``) with its
+    timing now; ``push`` makes the selected notices' primary and banner moments due.
+    A correctable notice also has an ``update`` moment, a removed one a ``cancel``."""
+    result: list[tuple[Moment, Timing]] = []
+    for notice in current:
+        selected = selection.picks(notice.id)
+        if not (selected or every_notice):
+            continue
+        for moment in moments(notice, tz, max_age_days):
+            timing = moment.timing(now)
+            if selection.push and selected and moment.occasion in (notice.primary, "banner"):
+                timing = "due"
+            result.append((moment, timing))
+        for told in correctable([notice]):
+            update = Moment(told, "update", moment_floor(), midnight(told.resume, tz))
+            result.append((update, update.timing(now)))
+    for gone in removed:
+        if every_notice or selection.picks(gone.id):
+            cancel = Moment(gone, "cancel", moment_floor(), midnight(gone.start, tz))
+            result.append((cancel, cancel.timing(now)))
+    return result
+
+
+def jobs(
+    channel: Routable,
+    wanted: frozenset[str],
+    chosen: Iterable[tuple[Moment, Timing]],
+    told: ToldView,
+    rules: Lifecycle,
+) -> list[Job]:
+    """The moments a channel takes (``wanted``: its routes), corrections and cancellations
+    resolved against what it was told."""
+    found = []
+    for moment, timing in chosen:
+        if moment.occasion not in wanted:
+            continue
+        if moment.occasion in ("update", "cancel"):
+            job = _change(channel, moment, timing, told, rules)
+            if job is not None:
+                found.append(job)
+        else:
+            found.append(Job(moment, timing, moment.occasion))
+    return found
+
+
+def _change(
+    channel: Routable, moment: Moment, timing: Timing, told: ToldView, rules: Lifecycle
+) -> Job | None:
+    """A correction (the notice changed since this channel was told) or a cancellation."""
+    notice = moment.notice
+    last = told.last_version(notice.id, channel.name)
+    if last is None:
+        return None  # never announced here: nothing to correct or cancel
+    edit = rules.corrections == "edit" and channel.supports_edit
+    edit_of = "announce" if edit else None
+    if moment.occasion == "cancel":
+        return Job(moment, timing, "cancel", edit_of=edit_of)
+    if last.fingerprint == notice.fingerprint():
+        return None
+    previous = lifecycle.version(told, last.fingerprint)
+    extra = {"previous": previous.context() if previous else None}
+    occasion = f"{'edit' if edit else 'update'}@{notice.fingerprint()}"
+    return Job(moment, timing, occasion, extra, edit_of)
+
+
+def announced_before(told: ToldView, channel: Routable, job: Job) -> bool:
+    """A reminder goes out only where the announcement went out before its window opened
+    (one announced within the reminder window would be repeated by it)."""
+    if "announce" not in channel.accepts:
+        return True
+    first = told.first_sent_at(job.moment.notice.id, "announce", channel.name)
+    return first is not None and first < job.moment.opens
+
+
+def moment_floor() -> datetime:
+    """Corrections and cancellations are due as soon as they are noticed."""
+    return datetime.min.replace(tzinfo=UTC)

@@ -32,7 +32,6 @@ from broadcaster.channels import TYPES, configured_channels
 from broadcaster.channels.base import Channel
 from broadcaster.checks import Finding
 from broadcaster.config import Config, Lifecycle
-from broadcaster.dispatch import routed
 from broadcaster.errors import ConfigProblem
 from broadcaster.notices import KINDS, Notice, build, config_articles, kind_of
 from broadcaster.notices.base import LIFE
@@ -45,6 +44,7 @@ from broadcaster.render import (
     template_fault,
     template_sources,
 )
+from broadcaster.schedule import routed
 
 #: the occasions each kind of notice has, as template names spell them (``edit`` replaces
 #: ``update`` where corrections edit a post)

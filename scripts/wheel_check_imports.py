@@ -28,7 +28,30 @@ from pathlib import Path
 import broadcaster
 
 #: top-level module -> the extra that brings it
-OPTIONAL = {"apprise": "apprise", "psycopg": "postgres"}
+OPTIONAL = {
+    "apprise": "apprise",
+    "psycopg": "postgres",
+    "starlette": "serve",
+    "uvicorn": "serve",
+    "multipart": "serve",
+    "python_multipart": "serve",
+}
+#: our own modules that need an extra (``broadcast serve`` checks for it and says so first)
+EXTRA_PACKAGES = {"broadcaster.serve.": "serve"}
+#: modules Alembic runs inside its own context, never imported on their own
+RUN_BY_ALEMBIC = {"broadcaster.ledger.migrations.env"}
+
+
+def extra_of(name: str) -> str | None:
+    """The extra that ``name`` (a module or a name in one) needs, if any."""
+    if name.split(".")[0] in OPTIONAL:
+        return OPTIONAL[name.split(".")[0]]
+    light = ("broadcaster.serve", "broadcaster.serve.run")
+    if name in light:
+        return None
+    return next(
+        (extra for prefix, extra in EXTRA_PACKAGES.items() if name.startswith(prefix)), None
+    )
 
 
 def package_modules() -> list[str]:
@@ -87,24 +110,22 @@ def try_import(name: str) -> str | None:
 
 
 def main() -> int:
-    modules = package_modules()
+    modules = [m for m in package_modules() if m not in RUN_BY_ALEMBIC]
     failures: list[str] = []
-    for module in modules:
-        if (problem := try_import(module)) is not None:
-            failures.append(f"{module}: {problem}")
-    wanted = sorted({name for m in modules for name in imported_by(m)} - set(modules))
     optional = 0
-    for name in wanted:
-        top = name.split(".")[0]
+    for name in modules + sorted({n for m in modules for n in imported_by(m)} - set(modules)):
         problem = try_import(name)
-        if top in OPTIONAL:
-            optional += 1
-            if problem is None:
-                failures.append(f"{name}: imports, but extra [{OPTIONAL[top]}] is not installed")
-            elif not problem.startswith("ModuleNotFoundError"):
-                failures.append(f"{name} (extra [{OPTIONAL[top]}]): {problem}")
-        elif problem is not None:
-            failures.append(f"{name}: {problem}")
+        extra = extra_of(name)
+        if extra is None:
+            if problem is not None:
+                failures.append(f"{name}: {problem}")
+            continue
+        optional += 1
+        if problem is None and name.split(".")[0] in OPTIONAL:
+            failures.append(f"{name}: imports, but extra [{extra}] is not installed")
+        elif problem is not None and not problem.startswith("ModuleNotFoundError"):
+            failures.append(f"{name} (extra [{extra}]): {problem}")
+    wanted = {n for m in modules for n in imported_by(m)} - set(modules)
     for line in failures:
         print(f"IMPORT FAILED {line}", file=sys.stderr)
     print(
