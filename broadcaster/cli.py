@@ -187,6 +187,11 @@ def validate(config: ConfigOpt = None, now: NowOpt = None) -> None:
         for r in report.rows
         if r.length and r.limit and r.length > r.limit
     ]
+    warnings += [
+        f"{r.notice_id} {r.occasion} on {r.channel}: {r.detail}"
+        for r in report.rows
+        if r.detail.startswith("left out ") or r.detail.startswith("nothing left to post")
+    ]
     for line in warnings:
         console.warning(line)
     out.print(

@@ -235,8 +235,12 @@ class Dispatcher:
             row.detail = f"left out {links}: over the limit even alone"
         if dry_run:
             return self._settled(row, group, selection) or row
+        note = row.detail  # a link left out: said whatever the outcome
         parcel = Parcel(notice, group, message, render_id, job.edit_of)
-        return await sender.send(channel, parcel, row)  # it reads the group's states itself
+        done = await sender.send(channel, parcel, row)  # it reads the group's states itself
+        if note and not done.detail:
+            done.detail = note
+        return done
 
     def _unrenderable(self, exc: Exception) -> str:
         """Why a message cannot be rendered, said for an admin; a bug is raised as one."""

@@ -230,6 +230,44 @@ async def test_over_long_messages_are_shortened_keeping_the_link(ledger: Ledger)
     assert "…" in article["text"]
 
 
+class Tiny(Recording):
+    """A platform whose limit is shorter than the article's link."""
+
+    limits = Limits(max_length=40)
+
+
+async def test_a_link_too_long_even_alone_is_left_out_and_named(ledger: Ledger) -> None:
+    tiny = Tiny("tiny")
+    report = await run(ledger, [tiny])
+    article = next(
+        r for r in report.rows if r.channel == "tiny" and r.notice_id == "article-botox-depression"
+    )
+    link = "https://www.glow-aesthetics.example/blog/botox-depression/"
+    assert (article.status, article.detail) == (
+        "sent",
+        f"left out {link}: over the limit even alone",
+    )
+    (text,) = [p["text"] for p in tiny.sent if "Botox" in p["text"]]
+    assert len(text) <= 40 and "https://" not in text  # prose only: no clipped, dead link
+
+
+async def test_a_post_that_is_only_a_too_long_link_fails_with_the_reason(
+    ledger: Ledger, project: Path
+) -> None:
+    break_template(project, "tiny/article.txt", "{{ url }}\n")
+    tiny = Tiny("tiny")
+    report = await run(ledger, [tiny])
+    article = next(
+        r for r in report.rows if r.channel == "tiny" and r.notice_id == "article-botox-depression"
+    )
+    assert article.status == "failed"
+    assert article.detail == (
+        "nothing left to post: the link https://www.glow-aesthetics.example/blog/"
+        "botox-depression/ alone is over the limit of 40; shorten it (or its template) so it fits"
+    )
+    assert all("botox" not in p["text"].lower() for p in tiny.sent)
+
+
 async def test_a_dry_run_claims_and_stores_nothing(ledger: Ledger) -> None:
     social = Recording("social")
     report = await run(ledger, [social], dry_run=True)
