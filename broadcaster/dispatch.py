@@ -12,10 +12,9 @@ the report; the breaker pauses a channel that fails pass after pass.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
-from itertools import islice
 from typing import Any
 
 import httpx
@@ -121,7 +120,12 @@ class Dispatcher:
                 report.rows.extend(rows)
         report.rows.extend(self._unconfigured(selection))
         if not dry_run:
-            self._remember(current)
+            told_here = [
+                c.name
+                for c in self.channels
+                if isinstance(c, Channel) and not isinstance(c, Publisher)  # posts, not state
+            ]
+            lifecycle.remember_told(self.ledger, correctable(current), told_here)
             await asyncio.gather(*(c.aclose() for c in self.channels if isinstance(c, Channel)))
         return report
 
@@ -227,7 +231,7 @@ class Dispatcher:
         except Exception as exc:
             problem = self._unrenderable(exc)
             keys = (t.key for t in channel.targets())
-            return self._unrendered(channel, group, row, problem, keys, sender.now, dry_run)
+            return sender.unrendered(channel, group, row, problem, keys, dry_run=dry_run)
         rendered = _render_group(group)
         row.length, row.limit = self.render.measure(channel, message, rendered)
         if rendered in self.render.dropped:
@@ -250,40 +254,6 @@ class Dispatcher:
         if fault is None:
             raise exc  # not a template's doing: a bug
         return f"{fault} (fix the template, then: broadcast send {{notice}}{{again}})"
-
-    def _unrendered(
-        self,
-        channel: Channel,
-        group: Group,
-        row: Row,
-        problem: str,
-        targets: Iterable[str],
-        now: datetime,
-        dry_run: bool,
-    ) -> Row:
-        """A message its template failed to render (a feed's text can trip a template that
-        the config's own notices passed): recorded for each target with the template's file
-        and line, and the other messages and channels go on.
-
-        A message is ``failed`` (a person fixes the template, then sends it again); a
-        publisher's entry is left to ``retry``: it shows state, so the first pass after the
-        fix shows it."""
-        publisher = isinstance(channel, Publisher)
-        again = "" if publisher else f" --channel {channel.name} --force"
-        detail = problem.format(notice=group.notice_id, again=again)
-        if dry_run:
-            return row.mark("failed", detail)
-        retry_at = self.retry.next_attempt(now, 1, None) if publisher else None
-        recorded = 0
-        keys = iter(targets)
-        while chunk := list(islice(keys, channel.claim_batch)):
-            claims = self.ledger.claim(group, chunk, None, now)
-            self.ledger.mark_failed([(c.id, detail, retry_at) for c in claims.values()], now)
-            recorded += len(claims)
-        if not recorded:  # every target already holds a delivery: show what it holds
-            return settled(row, self.ledger.states(group)) or row.mark("failed", detail)
-        row.count = recorded
-        return row.mark("retry" if publisher else "failed", detail)
 
     def _settled(self, row: Row, group: Group, selection: Selection) -> Row | None:
         """The row for what the ledger already holds of ``group`` (a forced resend: nothing)."""
@@ -311,7 +281,10 @@ class Dispatcher:
             except Exception as exc:
                 problem = self._unrenderable(exc)
                 group = Group(moment.notice.id, moment.occasion, channel.name)
-                rows.append(self._unrendered(channel, group, row, problem, ["site"], now, dry_run))
+                sender = Sender(self.ledger, self.retry, now, self.stop)
+                rows.append(
+                    sender.unrendered(channel, group, row, problem, ["site"], dry_run=dry_run)
+                )
                 continue  # the other notices are still shown
             entries.append(
                 {
@@ -336,22 +309,6 @@ class Dispatcher:
             return rows
         sender = Sender(self.ledger, self.retry, now, self.stop)
         return rows + await sender.publish(channel, entries, shown, force=selection.force)
-
-    def _remember(self, current: list[Notice]) -> None:
-        """Snapshot each closure some channel has been told about, in its latest told version."""
-        for notice in correctable(current):
-            told = [
-                v
-                for c in self.channels
-                if isinstance(c, Channel)
-                and not isinstance(c, Publisher)
-                and (v := self.ledger.last_version(notice.id, c.name)) is not None
-            ]
-            latest = self.ledger.get_value(lifecycle.LATEST + notice.id)
-            if latest != notice.fingerprint() and any(
-                v.fingerprint == notice.fingerprint() for v in told
-            ):
-                lifecycle.remember(self.ledger, notice)
 
     def _unconfigured(self, selection: Selection) -> list[Row]:
         """Channels broadcaster supports but this config does not use: shown, not failed."""

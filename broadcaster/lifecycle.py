@@ -19,12 +19,15 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import date, datetime
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
 from broadcaster.channels.base import Store
 from broadcaster.notices import Notice, restore
 from broadcaster.notices.base import midnight
+
+if TYPE_CHECKING:
+    from broadcaster.ledger import Ledger
 
 
 class Told(Notice, Protocol):
@@ -54,6 +57,18 @@ def remember(store: Store, notice: Told) -> None:
 
 class Readable(Protocol):
     def get_value(self, key: str) -> str | None: ...
+
+
+def remember_told(ledger: Ledger, notices: list[Told], channels: list[str]) -> None:
+    """After a pass: snapshot each correctable notice some channel has now been told, in the
+    version it was told (so a later edit of the config is corrected against it)."""
+    for notice in notices:
+        told = [v for name in channels if (v := ledger.last_version(notice.id, name)) is not None]
+        latest = ledger.get_value(LATEST + notice.id)
+        if latest != notice.fingerprint() and any(
+            v.fingerprint == notice.fingerprint() for v in told
+        ):
+            remember(ledger, notice)
 
 
 def version(store: Readable, fingerprint: str) -> Told | None:

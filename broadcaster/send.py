@@ -73,6 +73,39 @@ class Sender:
     now: datetime
     stop: asyncio.Event
 
+    def unrendered(
+        self,
+        channel: Channel,
+        group: Group,
+        row: Row,
+        problem: str,
+        targets: Iterable[str],
+        *,
+        dry_run: bool,
+    ) -> Row:
+        """A message that could not be rendered (a feed's text can trip a template that the
+        config's own notices passed; a post can be only a link too long for the platform):
+        recorded for each target with the reason, and the other messages and channels go on.
+
+        A message is ``failed`` (a person fixes it, then sends it again); a publisher's entry
+        is left to ``retry``: it shows state, so the first pass after the fix shows it."""
+        publisher = isinstance(channel, Publisher)
+        again = "" if publisher else f" --channel {channel.name} --force"
+        detail = problem.format(notice=group.notice_id, again=again)
+        if dry_run:
+            return row.mark("failed", detail)
+        retry_at = self.retry.next_attempt(self.now, 1, None) if publisher else None
+        recorded = 0
+        keys = iter(targets)
+        while chunk := list(islice(keys, channel.claim_batch)):
+            claims = self.ledger.claim(group, chunk, None, self.now)
+            self.ledger.mark_failed([(c.id, detail, retry_at) for c in claims.values()], self.now)
+            recorded += len(claims)
+        if not recorded:  # every target already holds a delivery: show what it holds
+            return settled(row, self.ledger.states(group)) or row.mark("failed", detail)
+        row.count = recorded
+        return row.mark("retry" if publisher else "failed", detail)
+
     async def send(self, channel: Channel, parcel: Parcel, row: Row) -> Row:
         """Send ``parcel`` to every target not yet served; a list already worked through to
         the end, unchanged since and with nothing left to retry, is not read again."""
