@@ -40,7 +40,8 @@ from starlette.requests import ClientDisconnect  # noqa: E402
 from starlette.types import ASGIApp  # noqa: E402
 
 from broadcaster.channels.webhook import target_key  # noqa: E402
-from broadcaster.ledger import deliveries, make_engine  # noqa: E402
+from broadcaster.ledger import make_engine  # noqa: E402
+from broadcaster.ledger.schema import deliveries  # noqa: E402
 from tests.channels.conftest import SinkHandler, SmtpSink  # noqa: E402
 from tests.fakes.bluesky import FakeBluesky  # noqa: E402
 from tests.fakes.google_business import (  # noqa: E402

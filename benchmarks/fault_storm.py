@@ -114,7 +114,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import broadcaster.runtime
 from broadcaster.breaker import FIRST_PAUSE, LONGEST_PAUSE, STORM_LIMIT, STREAK_LIMIT
 from broadcaster.breaker import KEY as BREAKER_KEY
-from broadcaster.ledger import deliveries, kv, make_engine
+from broadcaster.ledger import make_engine
+from broadcaster.ledger.schema import deliveries, kv
 from broadcaster.retry import RetryPolicy
 
 POLICY = RetryPolicy()

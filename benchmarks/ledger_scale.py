@@ -47,7 +47,8 @@ import sqlalchemy as sa
 from broadcaster import config as config_module
 from broadcaster import runtime
 from broadcaster.config import Secrets
-from broadcaster.ledger import Ledger, deliveries, renders
+from broadcaster.ledger import Ledger
+from broadcaster.ledger.schema import deliveries, renders
 from broadcaster.status import channel_statuses
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,6 @@
-"""The ``broadcast`` command: validate, plan, run, send, preview, history.
+"""The ``broadcast`` command: validate, plan, run, worker, send, preview; the others are
+registered here from modules of their own (ledger_cli: history, status, resolve,
+unsubscribe; channels_cli, templates_cli, init_cli, db_cli, subscribers_cli, serve).
 
 Exit status: 0 all went out (or nothing was due), 1 a delivery failed, 2 the config, a
 template or the environment (database, folders, --now) is wrong -- in which case nothing was
@@ -8,7 +10,6 @@ sent or written --, 70 a bug in broadcaster (see :mod:`broadcaster.console`).
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from collections.abc import Callable, Coroutine
 from datetime import datetime
@@ -17,13 +18,15 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
 from broadcaster import console, logs
+from broadcaster.channels_cli import channels_app
+from broadcaster.cli_common import STYLE, ConfigOpt, LogOpt, NowOpt, add_row
 from broadcaster.console import GuardedGroup, out, plain
 from broadcaster.db_cli import db_app
-from broadcaster.errors import ConfigError, ConfigProblem, DeliveryError, SetupError
+from broadcaster.errors import ConfigError, ConfigProblem, SetupError
 from broadcaster.init_cli import init
+from broadcaster.ledger_cli import history, resolve, status, unsubscribe
 from broadcaster.serve.run import serve_command
 from broadcaster.subscribers_cli import subscribers_app
 from broadcaster.templates_cli import templates_app
@@ -32,7 +35,6 @@ from broadcaster.templates_cli import templates_app
 # heavier (pydantic, SQLAlchemy, the channels, jinja2, feed parsing) is imported by the command
 # that uses it, through the small forwarders below; tests/test_startup.py keeps it so.
 if TYPE_CHECKING:
-    from broadcaster.channels.base import Channel, Skipped
     from broadcaster.config import Loaded, Secrets
     from broadcaster.dispatch import Dispatcher
     from broadcaster.ledger import Ledger
@@ -80,43 +82,6 @@ def _options(
     ] = False,
 ) -> None:
     GuardedGroup.debug = GuardedGroup.debug or debug
-
-
-ConfigOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--config",
-        "-c",
-        metavar="FILE",
-        help="The YAML config (default: $BROADCAST_CONFIG, else config/broadcaster.yaml).",
-    ),
-]
-NowOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--now",
-        metavar="TIME",
-        help="Pretend it is this ISO-8601 time, e.g. 2024-03-20T09:00 (the site's time zone "
-        "unless an offset is given).",
-    ),
-]
-LogOpt = Annotated[
-    str, typer.Option("--log-format", metavar="text|json", help="How log lines are written.")
-]
-STYLE = {
-    "sent": "green",
-    "already sent": "dim",
-    "failed": "bold red",
-    "retry": "yellow",
-    "unknown": "bold magenta",
-    "skipped": "cyan",
-    "stale": "dim",
-    "upcoming": "dim",
-    "due": "bold",
-    "superseded": "dim",
-    "in progress": "yellow",
-    "deferred": "yellow",
-}
 
 
 def load_config(path: str | None) -> tuple[Loaded, Secrets]:
@@ -346,271 +311,23 @@ def preview(
     _with_dispatcher(loaded, secrets, go)
 
 
-@app.command()
-def history(
-    config: ConfigOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON lines, one delivery each")] = False,
-    limit: Annotated[int, typer.Option(metavar="N", help="How many rows (newest first)")] = 50,
-    channel: Annotated[str | None, typer.Option(metavar="NAME", help="Only this channel")] = None,
-    notice: Annotated[str | None, typer.Option(metavar="ID", help="Only this notice")] = None,
-    state: Annotated[
-        str | None,
-        typer.Option(metavar="STATE", help="sent, retry, failed, unknown, claimed or sending"),
-    ] = None,
-    before: Annotated[
-        int | None,
-        typer.Option(metavar="ID", help="Only ids below this one: the next page of a long history"),
-    ] = None,
-) -> None:
-    """The ledger: what went where and when, with receipts.
-
-    Newest first; page with --before and the last id shown."""
-    from broadcaster.ledger import OWNED
-
-    loaded, secrets = load_config(config)
-    ledger = open_ledger(loaded, secrets)
-    try:
-        rows = ledger.history(
-            limit=limit, before_id=before, channel=channel, notice_id=notice, state=state
-        )
-    finally:
-        ledger.close()
-    if as_json:
-        for d in rows:
-            out.print_json(json.dumps(_delivery_json(d)), indent=None)
-        return
-    table = Table(
-        "id", "notice", "occasion", "channel", "target", "state", "time", "receipt / error"
-    )
-    for d in rows:
-        _add_row(
-            table,
-            str(d.id),
-            d.notice_id,
-            d.occasion,
-            d.channel,
-            d.target,
-            plain(d.state, STYLE.get(d.state if d.state not in OWNED else "in progress", "")),
-            d.updated_at.isoformat(timespec="seconds"),
-            (d.error or json.dumps(d.receipt or {}, ensure_ascii=False))[:80],
-        )
-    out.print(table)
-
-
-@app.command()
-def unsubscribe(
-    address: Annotated[
-        str | None, typer.Argument(metavar="ADDRESS", help="The address to stop emailing")
-    ] = None,
-    token: Annotated[
-        str | None,
-        typer.Option(
-            "--token",
-            metavar="TOKEN",
-            help="Or: the token from an unsubscribe link (checked first)",
-        ),
-    ] = None,
-    config: ConfigOpt = None,
-) -> None:
-    """Never email an address again.
-
-    What the website does when its unsubscribe link is used."""
-    from broadcaster.channels.email.tokens import address_to_suppress
-
-    loaded, secrets = load_config(config)
-    secret = secrets.email_unsubscribe_secret
-    try:
-        target = address_to_suppress(address, token, secret.get_secret_value() if secret else None)
-    except ValueError as exc:
-        raise SetupError("unsubscribe", str(exc)) from None
-    ledger = open_ledger(loaded, secrets)
-    try:
-        added = ledger.suppress([target], "unsubscribe link" if token else "broadcast unsubscribe")
-        reason, since = ledger.suppression(target) or ("", None)
-    finally:
-        ledger.close()
-    if added:
-        out.print(
-            f"unsubscribed {target}: no email will be sent to it again",
-            highlight=False,
-            soft_wrap=True,
-        )
-    else:
-        when = since.isoformat(timespec="seconds") if since else "?"
-        out.print(
-            f"{target} was already unsubscribed ({reason}, {when})", highlight=False, soft_wrap=True
-        )
-
-
-channels_app = typer.Typer(
-    cls=GuardedGroup, no_args_is_help=True, help="The channels broadcaster posts to."
-)
+# the commands kept in modules of their own, in the order `broadcast --help` lists them
+app.command()(history)
+app.command()(unsubscribe)
 app.add_typer(channels_app, name="channels")
 app.add_typer(templates_app, name="templates")
 app.command("init")(init)
 app.add_typer(db_app, name="db")
 app.add_typer(subscribers_app, name="subscribers")
 app.command("serve")(serve_command)
-
-
-@channels_app.command("check")
-def channels_check(config: ConfigOpt = None) -> None:
-    """Check each configured channel's credentials, posting nothing.
-
-    Exit 1 if a check failed."""
-    from broadcaster.channels import known_channels
-    from broadcaster.channels.base import Channel
-
-    loaded, secrets = load_config(config)
-
-    async def go(d: Dispatcher) -> list[tuple[str, str, str]]:
-        try:
-            return list(await asyncio.gather(*(_check_one(c) for c in d.channels)))
-        finally:
-            await asyncio.gather(*(c.aclose() for c in d.channels if isinstance(c, Channel)))
-
-    results = _with_dispatcher(loaded, secrets, go)
-    configured = {name for name, _status, _detail in results}
-    results += [
-        (name, "skipped", f"not configured (add channels.{name})")
-        for name in known_channels()
-        if name not in configured
-    ]
-    table = Table("channel", "status", "detail")
-    for name, status, detail in results:
-        _add_row(table, name, plain(status, STYLE.get(status, "green")), detail)
-    out.print(table)
-    raise typer.Exit(1 if any(status == "failed" for _n, status, _d in results) else 0)
-
-
-async def _check_one(channel: Channel | Skipped) -> tuple[str, str, str]:
-    from broadcaster.channels.base import Skipped
-
-    if isinstance(channel, Skipped):
-        return channel.name, "skipped", channel.reason
-    try:
-        return channel.name, "ok", await channel.check()
-    except DeliveryError as exc:
-        return channel.name, "failed", exc.message
-
-
-@app.command()
-def status(
-    config: ConfigOpt = None,
-    now: NowOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON document")] = False,
-) -> None:
-    """Per channel: sent, in flight, retrying, failed, unknown.
-
-    With the next attempt and the last error.
-
-    Exit 0 all good, 1 waiting for retries or a channel paused, 3 needs a person.
-    """
-    from broadcaster.status import channel_statuses, exit_code
-
-    loaded, secrets = load_config(config)
-    ledger = open_ledger(loaded, secrets)
-    try:
-        statuses = channel_statuses(ledger, parse_now(now, loaded))
-    finally:
-        ledger.close()
-    code = exit_code(statuses)
-    if as_json:
-        out.print_json(json.dumps({"exit": code, "channels": [s.as_json() for s in statuses]}))
-        raise typer.Exit(code)
-    shown = ("sent", "claimed", "sending", "retry", "failed", "unknown")
-    table = Table("channel", *shown, "next attempt", "last error")
-    for s in statuses:
-        data = s.as_json()
-        _add_row(
-            table,
-            s.health.channel,
-            *(str(data[k]) for k in shown),
-            data["next_attempt_at"] or "",
-            (s.paused + "; " if s.paused else "") + (data["last_error"] or "")[:80],
-        )
-    out.print(table)
-    out.print(
-        {
-            0: "ok",
-            1: "healing: retries pending or a channel paused",
-            3: "needs a person: failed or unknown deliveries",
-        }[code]
-    )
-    raise typer.Exit(code)
-
-
-@app.command()
-def resolve(
-    delivery_id: Annotated[
-        int,
-        typer.Argument(metavar="ID", help="The id shown by `broadcast history --state unknown`"),
-    ],
-    sent: Annotated[bool, typer.Option("--sent", help="It did go out: record it as sent")] = False,
-    resend: Annotated[
-        bool, typer.Option("--resend", help="It did not: send it on the next pass")
-    ] = False,
-    config: ConfigOpt = None,
-    now: NowOpt = None,
-) -> None:
-    """Settle an unknown (or failed) delivery by hand.
-
-    Who settled it, and when, is recorded."""
-    if sent == resend:
-        raise SetupError("resolve", "say either --sent or --resend")
-    loaded, secrets = load_config(config)
-    ledger = open_ledger(loaded, secrets)
-    try:
-        delivery = ledger.resolve(
-            delivery_id, sent=sent, who=_operator(), now=parse_now(now, loaded)
-        )
-    except (LookupError, ValueError) as exc:
-        raise SetupError("resolve", str(exc)) from None
-    finally:
-        ledger.close()
-    out.print(
-        f"delivery {delivery.id} ({delivery.notice_id} {delivery.occasion} on {delivery.channel} to {delivery.target}): {delivery.state}, by {delivery.resolved_by}"
-    )
-
-
-def _operator() -> str:
-    import getpass
-    import socket
-
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
-
-
-def _delivery_json(d: Any) -> dict[str, Any]:
-    return {
-        "id": d.id,
-        "notice": d.notice_id,
-        "occasion": d.occasion,
-        "channel": d.channel,
-        "target": d.target,
-        "seq": d.seq,
-        "state": d.state,
-        "attempts": d.attempts,
-        "time": d.updated_at.isoformat(),
-        "next_attempt_at": d.next_attempt_at.isoformat() if d.next_attempt_at else None,
-        "receipt": d.receipt,
-        "error": d.error,
-        "resolved_by": d.resolved_by,
-    }
+app.command()(status)
+app.command()(resolve)
 
 
 async def _notices(d: Dispatcher) -> Any:
     from broadcaster.sources import gather_notices
 
     return await gather_notices(d.config, d.http, d.ledger)
-
-
-def _add_row(table: Table, *cells: str | Text) -> None:
-    """Cells from the ledger, the config or a platform are shown as typed, never as markup."""
-    table.add_row(*(cell if isinstance(cell, Text) else plain(cell) for cell in cells))
 
 
 def _no_such_notice(notice_id: str, known: list[str]) -> NoReturn:
@@ -639,7 +356,7 @@ def _print_report(report: Report, *, title: str) -> None:
             if r.length is not None and r.limit
             else (str(r.length) if r.length else "")
         )
-        _add_row(
+        add_row(
             table,
             r.notice_id,
             r.occasion,

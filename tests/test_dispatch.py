@@ -18,7 +18,8 @@ from broadcaster.channels.base import Channel, Limits, Outgoing, Receipt, Target
 from broadcaster.config import Secrets
 from broadcaster.dispatch import Dispatcher, Selection
 from broadcaster.errors import AlreadyDelivered, NoReply, PermanentError, RetryableError
-from broadcaster.ledger import Group, Ledger, deliveries
+from broadcaster.ledger import Group, Ledger
+from broadcaster.ledger.schema import deliveries
 from broadcaster.report import Report
 
 SG = ZoneInfo("Asia/Singapore")

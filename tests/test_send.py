@@ -19,7 +19,8 @@ from broadcaster.ledger import Group, Ledger
 from broadcaster.notices import ClosureNotice
 from broadcaster.report import Row
 from broadcaster.retry import RetryPolicy
-from broadcaster.send import START_AHEAD, Parcel, Sender
+from broadcaster.send import Parcel, Sender
+from broadcaster.send_stream import START_AHEAD
 
 NOW = datetime(2024, 3, 20, 1, 0, tzinfo=UTC)
 GROUP = Group("closure-2024-03-26", "announce", "list")

@@ -29,7 +29,7 @@ from broadcaster.errors import ConfigError
 from broadcaster.ledger import Delivery, Ledger
 from broadcaster.report import Report
 from broadcaster.runtime import dispatcher
-from broadcaster.send import START_AHEAD
+from broadcaster.send_stream import START_AHEAD
 from tests.commands import broadcast
 
 from .conftest import SmtpSink

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from broadcaster.ledger import Ledger, deliveries
+from broadcaster.ledger import Ledger
+from broadcaster.ledger.schema import deliveries
 from tests.commands import broadcast, history
 from tests.fakes.base import FakeService
 from tests.fakes.bluesky import FakeBluesky

@@ -1,0 +1,57 @@
+"""What the command modules share: the ``--config``, ``--now`` and ``--log-format`` options,
+the colour of each state, and a table row shown as plain text.
+
+Only typer and rich here: every command module imports this, and ``broadcast --help`` pays
+for what it imports (tests/test_startup.py).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from broadcaster.console import plain
+
+ConfigOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--config",
+        "-c",
+        metavar="FILE",
+        help="The YAML config (default: $BROADCAST_CONFIG, else config/broadcaster.yaml).",
+    ),
+]
+NowOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--now",
+        metavar="TIME",
+        help="Pretend it is this ISO-8601 time, e.g. 2024-03-20T09:00 (the site's time zone "
+        "unless an offset is given).",
+    ),
+]
+LogOpt = Annotated[
+    str, typer.Option("--log-format", metavar="text|json", help="How log lines are written.")
+]
+STYLE = {
+    "sent": "green",
+    "already sent": "dim",
+    "failed": "bold red",
+    "retry": "yellow",
+    "unknown": "bold magenta",
+    "skipped": "cyan",
+    "stale": "dim",
+    "upcoming": "dim",
+    "due": "bold",
+    "superseded": "dim",
+    "in progress": "yellow",
+    "deferred": "yellow",
+}
+
+
+def add_row(table: Table, *cells: str | Text) -> None:
+    """Cells from the ledger, the config or a platform are shown as typed, never as markup."""
+    table.add_row(*(cell if isinstance(cell, Text) else plain(cell) for cell in cells))
