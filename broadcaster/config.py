@@ -9,36 +9,29 @@ a ``.env`` file and are typed ``SecretStr`` so they never print.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from broadcaster.channels.kit import CHANNELS, kits
+from broadcaster.config_fields import ApiUrl, ChannelSection, Strict, clock_time
 from broadcaster.errors import ConfigError, ConfigProblem
 
 DEFAULT_CONFIG = "config/broadcaster.yaml"
-
-
-class Strict(BaseModel):
-    """Base for config sections: unknown keys are mistakes, not extensions."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+S = TypeVar("S", bound=ChannelSection)
 
 
 class Site(Strict):
@@ -99,10 +92,7 @@ class HoursChange(Closure):
     @field_validator("opens", "closes", mode="before")
     @classmethod
     def _clock(cls, value: Any) -> str:
-        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value if isinstance(value, str) else "")
-        if match is None:
-            raise ValueError('must be a time of day in quotes, like "09:00" (24-hour HH:MM)')
-        return f"{int(match[1]):02d}:{match[2]}"
+        return clock_time(value, "09:00")
 
     @model_validator(mode="after")
     def _opens_before_closing(self) -> HoursChange:
@@ -141,327 +131,54 @@ class Articles(Strict):
         return [] if value is None else value
 
 
-class BannerConfig(Strict):
-    output_dir: Path = Path("site/notices")
-    #: where the website serves output_dir, e.g. https://clinic.example/notices: the notice
-    #: cards (Instagram, ``cards: true``) are written there and fetched by the platforms
-    public_url: str | None = None
-
-    @field_validator("public_url")
-    @classmethod
-    def _public(cls, value: str | None) -> str | None:
-        return None if value is None else _api_url(value)
-
-
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
-
-
-class EmailConfig(Strict):
-    """``channels.email``: one message per subscriber, over SMTP or into a local Maildir."""
-
-    transport: Literal["smtp", "maildir"] = "smtp"
-    host: str = Field(default="localhost", min_length=1)
-    port: int | None = Field(default=None, ge=1, le=65535)
-    security: Literal["none", "starttls", "tls"] = "starttls"
-    username: str | None = None  # the password comes from BROADCAST_SMTP_PASSWORD
-    sender: str = Field(alias="from")
-    reply_to: str | None = None
-    subscribers: Path
-    unsubscribe_url: str
-    unsubscribe_mailto: str | None = None  # default: reply_to, else the from address
-    maildir: Path = Path("var/outbox")
-    connections: int = Field(default=4, ge=1, le=64)
-    #: then reconnect; most relays take hundreds per connection, a few fewer (Exchange's
-    #: receive connectors: 20 by default) -- see docs/email.md
-    messages_per_connection: int = Field(default=500, ge=1)
-    timeout: float = Field(default=30.0, gt=0, le=600)
-
-    @field_validator("sender", "reply_to", "unsubscribe_mailto")
-    @classmethod
-    def _address(cls, value: str | None) -> str | None:
-        return None if value is None else _email_address(value)
-
-    @field_validator("unsubscribe_url")
-    @classmethod
-    def _unsubscribe_url(cls, value: str) -> str:
-        if not value.startswith("https://"):
-            raise ValueError("must start with https:// (mail providers only POST to HTTPS links)")
-        if any(c.isspace() or c in '<>"' for c in value):
-            raise ValueError('must be a plain URL: no spaces, < > or "')
-        if value.count("{token}") != 1:
-            raise ValueError(
-                "must contain {token} once, e.g. https://example.org/unsubscribe?t={token}"
-            )
-        return value
+class ChannelSections(Strict):
+    """Base of :data:`ChannelsConfig`, whose fields -- one optional section per channel, a
+    channel without a section is not used -- come from the registry
+    (:data:`broadcaster.channels.kit.CHANNELS`), each typed by its channel's settings model."""
 
     @model_validator(mode="after")
-    def _no_cleartext_password(self) -> EmailConfig:
-        if (
-            self.transport == "smtp"
-            and self.username
-            and self.security == "none"
-            and self.host not in LOOPBACK_HOSTS
-        ):
-            raise ValueError(
-                "security: none would send the SMTP password unencrypted; use starttls or tls"
-            )
-        return self
-
-    @property
-    def smtp_port(self) -> int:
-        return self.port or {"none": 25, "starttls": 587, "tls": 465}[self.security]
-
-
-def _email_address(value: str) -> str:
-    """``Name <a@b.example>`` or ``a@b.example``, checked without DNS."""
-    from email.utils import parseaddr
-
-    from email_validator import EmailNotValidError, validate_email
-
-    _name, address = parseaddr(value)
-    if not address or "@" not in address:
-        raise ValueError(f"{value!r} is not an address like 'Clinic <hello@clinic.example>'")
-    try:
-        validate_email(address, check_deliverability=False, allow_smtputf8=False)
-    except EmailNotValidError as exc:
-        raise ValueError(f"{address!r}: {exc}") from None
-    return value.strip()
-
-
-def _api_url(value: str) -> str:
-    """An API base URL: https, or http only on this machine (a fake or a local Bot API server),
-    since the credential travels with every request."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{value!r} is not a URL like https://example.org")
-    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
-        raise ValueError("must start with https:// (the credential would travel unencrypted)")
-    return value.rstrip("/")
-
-
-#: an API base URL field: https, or http only on this machine (see _api_url)
-ApiUrl = Annotated[str, AfterValidator(_api_url)]
-
-
-class TelegramConfig(Strict):
-    """``channels.telegram``: one chat or channel; the bot token is BROADCAST_TELEGRAM_TOKEN."""
-
-    chat_id: str  # "@channelname" or a numeric id such as -1001234567890
-    api_url: ApiUrl = "https://api.telegram.org"  # a self-hosted Bot API server works too
-    link_preview: bool = True  # show the article's preview card under the message
-    disable_notification: bool = False
-    cards: bool = False  # closures (and articles without an image) go out with the notice card
-
-    @field_validator("chat_id", mode="before")
-    @classmethod
-    def _chat(cls, value: Any) -> str:
-        text = str(value).strip()
-        if not (text.lstrip("-").isdigit() or (text.startswith("@") and len(text) > 1)):
-            raise ValueError("must be @channelname or a numeric chat id like -1001234567890")
-        return text
-
-
-class MastodonConfig(Strict):
-    """``channels.mastodon``: one account; its access token is BROADCAST_MASTODON_TOKEN."""
-
-    instance: ApiUrl  # e.g. https://mastodon.social
-    visibility: Literal["public", "unlisted", "private", "direct"] = "public"
-    language: str | None = None  # ISO 639-1; default: site.language
-    cards: bool = False  # attach the notice card (with its alt text) to closures
-
-
-class BlueskyConfig(Strict):
-    """``channels.bluesky``: one account; its app password is BROADCAST_BLUESKY_APP_PASSWORD."""
-
-    service: ApiUrl = "https://bsky.social"
-    handle: str  # e.g. glowaesthetics.bsky.social (or the account's DID)
-    langs: list[str] | None = Field(default=None, min_length=1, max_length=3)  # default: site
-    link_thumbnails: bool = True  # upload the article's image as the link card's thumbnail
-    cards: bool = False  # attach the notice card (with its alt text) to closures
-
-    @field_validator("handle")
-    @classmethod
-    def _handle(cls, value: str) -> str:
-        value = value.strip().removeprefix("@")
-        if not (value.startswith("did:") or ("." in value and " " not in value)):
-            raise ValueError("must be a handle like clinic.bsky.social (no @), or a did:plc:...")
-        return value
-
-
-class GoogleBusinessConfig(Strict):
-    """``channels.google_business``: each outlet's Google Business Profile special hours.
-
-    OAuth2 client and refresh token (scope business.manage): BROADCAST_GOOGLE_CLIENT_ID,
-    BROADCAST_GOOGLE_CLIENT_SECRET, BROADCAST_GOOGLE_REFRESH_TOKEN."""
-
-    #: outlet name (as in site.outlets) -> its location id, "locations/123..." or "123..."
-    locations: dict[str, str] = Field(min_length=1)
-    api_url: ApiUrl = "https://mybusinessbusinessinformation.googleapis.com"
-    token_url: ApiUrl = "https://oauth2.googleapis.com/token"
-
-    @field_validator("locations")
-    @classmethod
-    def _location_ids(cls, value: dict[str, str]) -> dict[str, str]:
-        result = {}
-        for outlet, location in value.items():
-            number = str(location).strip().removeprefix("locations/")
-            if not number.isdigit():
-                raise ValueError(
-                    f"{outlet}: {location!r} is not a location id like locations/1234567890"
-                )
-            result[outlet] = number
-        return result
-
-
-class WebhookConfig(Strict):
-    """``channels.webhook``: POST each notice as signed JSON to these URLs (the HMAC key is
-    BROADCAST_WEBHOOK_SECRET); each URL is its own subscriber, told once."""
-
-    urls: list[str] = Field(min_length=1)
-    #: POSTs in flight at once, and at most this many to one host (host:port)
-    concurrency: int = Field(default=16, ge=1, le=256)
-    per_host: int = Field(default=4, ge=1, le=64)
-
-    @field_validator("urls")
-    @classmethod
-    def _urls(cls, value: list[str]) -> list[str]:
-        from urllib.parse import urlsplit
-
-        for url in value:
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError(f"{parts.scheme or url!r}: must be an http(s) URL")
-        if len(set(value)) != len(value):
-            raise ValueError("a URL is listed twice")
-        return value
-
-
-class AppriseConfig(Strict):
-    """``channels.apprise``: Apprise URLs (slack://, discord://, json://...); they embed
-    credentials, so prefer BROADCAST_APPRISE_URLS (space- or comma-separated), added to these."""
-
-    urls: list[str] = Field(default_factory=list)
-    #: notifications in flight at once (each in its own thread), at most this many per host
-    concurrency: int = Field(default=16, ge=1, le=64)
-    per_host: int = Field(default=4, ge=1, le=64)
-
-    @model_validator(mode="after")
-    def _extra_installed(self) -> AppriseConfig:
-        """Without the optional package the channel could send nothing: say how to get it."""
-        if not _installed("apprise"):
-            raise ValueError(
-                "the apprise package is not installed: pip install 'broadcaster[apprise]' "
-                "(or remove channels.apprise)"
-            )
-        return self
-
-
-def _installed(module: str) -> bool:
-    """Whether an optional extra's package can be imported, without importing it."""
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False
-
-
-GRAPH_VERSION = r"^v\d{1,3}\.0$"
-
-
-def _numeric_id(value: Any) -> str:
-    text = str(value).strip()
-    if not text.isdigit():
-        raise ValueError("must be the numeric id (digits only, in quotes)")
-    return text
-
-
-#: a platform's numeric id, given with or without quotes in the YAML
-NumericId = Annotated[str, BeforeValidator(_numeric_id)]
-
-
-class FacebookConfig(Strict):
-    """``channels.facebook``: one Page; its Page access token is BROADCAST_FACEBOOK_TOKEN."""
-
-    page_id: NumericId
-    api_url: ApiUrl = "https://graph.facebook.com"
-    api_version: str = Field(default="v24.0", pattern=GRAPH_VERSION)  # Graph API, e.g. v24.0
-
-
-class InstagramConfig(Strict):
-    """``channels.instagram``: one professional account; BROADCAST_INSTAGRAM_TOKEN. Posts are
-    the notice card with the message as caption, so channels.banner.public_url is needed."""
-
-    user_id: NumericId  # the Instagram professional account's id (not the @username)
-    api_url: ApiUrl = "https://graph.facebook.com"
-    api_version: str = Field(default="v24.0", pattern=GRAPH_VERSION)
-    #: our own ceiling on posts per 24 h; Meta's (content_publishing_limit) applies as well
-    daily_limit: int = Field(default=50, ge=1, le=100)
-    poll_seconds: float = Field(default=5.0, gt=0, le=120)  # container status, this often
-    poll_attempts: int = Field(default=24, ge=1, le=200)  # and at most this many times a try
-
-
-class XConfig(Strict):
-    """``channels.x``: one account, OAuth 1.0a user context: BROADCAST_X_CONSUMER_KEY,
-    _CONSUMER_SECRET, _ACCESS_TOKEN and _ACCESS_TOKEN_SECRET."""
-
-    api_url: ApiUrl = "https://api.x.com"
-
-
-class LinkedInConfig(Strict):
-    """``channels.linkedin``: one organisation page; a member token with
-    w_organization_social is BROADCAST_LINKEDIN_TOKEN."""
-
-    organization: str  # the page's numeric id, or urn:li:organization:<id>
-    #: the LinkedIn-Version header (YYYYMM); versions retire after about a year
-    version: str = Field(pattern=r"^20\d{2}(0[1-9]|1[0-2])$")
-    api_url: ApiUrl = "https://api.linkedin.com"
-
-    @field_validator("organization", mode="before")
-    @classmethod
-    def _urn(cls, value: Any) -> str:
-        text = str(value).strip().removeprefix("urn:li:organization:")
-        return "urn:li:organization:" + _numeric_id(text)
-
-    @field_validator("version", mode="before")
-    @classmethod
-    def _text(cls, value: Any) -> str:
-        return str(value).strip()
-
-
-class ChannelsConfig(Strict):
-    """One optional section per channel; a channel without a section is not used."""
-
-    banner: BannerConfig | None = None
-    email: EmailConfig | None = None
-    telegram: TelegramConfig | None = None
-    mastodon: MastodonConfig | None = None
-    bluesky: BlueskyConfig | None = None
-    facebook: FacebookConfig | None = None
-    instagram: InstagramConfig | None = None
-    x: XConfig | None = None
-    linkedin: LinkedInConfig | None = None
-    google_business: GoogleBusinessConfig | None = None
-    webhook: WebhookConfig | None = None
-    apprise: AppriseConfig | None = None
-
-    @model_validator(mode="after")
-    def _cards_need_a_public_folder(self) -> ChannelsConfig:
+    def _cards_need_a_public_folder(self) -> ChannelSections:
         """Notice cards are written beside the banner files and fetched by the platforms."""
-        wanting = [
-            name
-            for name in ("instagram", "telegram", "mastodon", "bluesky")
-            if (section := getattr(self, name)) is not None
-            and (name == "instagram" or section.cards)
-        ]
-        if wanting and (self.banner is None or self.banner.public_url is None):
+        wanting = [name for name, section in self.configured().items() if section.draws_cards()]
+        banner = getattr(self, "banner", None)
+        if wanting and (banner is None or banner.public_url is None):
             raise ValueError(
                 f"the notice cards for {' and '.join(wanting)} are written beside the banner "
                 "files: set channels.banner.public_url to where the website serves them"
             )
         return self
+
+    def configured(self) -> dict[str, ChannelSection]:
+        """Each channel with a section, by name, in registry order."""
+        return {
+            name: section
+            for name in CHANNELS
+            if isinstance(section := getattr(self, name, None), ChannelSection)
+        }
+
+    def section(self, name: str, model: type[S]) -> S | None:
+        """The section ``channels.<name>``, typed by its model (None when not configured)."""
+        found = getattr(self, name, None)
+        if found is not None and not isinstance(found, model):
+            raise TypeError(f"channels.{name} is a {type(found).__name__}, not {model.__name__}")
+        return found
+
+    if TYPE_CHECKING:
+        # Each channel's section is a field made from the registry at import time, so the type
+        # checker knows neither its name nor its model; ``section()`` is the typed way in.
+        def __getattr__(self, name: str) -> Any: ...
+
+
+def _channels_model() -> type[ChannelSections]:
+    """ChannelsConfig: one optional field per registered channel, typed by its kit's model."""
+    fields: dict[str, Any] = {name: (kit.section | None, None) for name, kit in kits().items()}
+    return create_model("ChannelsConfig", __base__=ChannelSections, __module__=__name__, **fields)
+
+
+if TYPE_CHECKING:
+    ChannelsConfig = ChannelSections
+else:
+    ChannelsConfig = _channels_model()
 
 
 class Lifecycle(Strict):
@@ -487,10 +204,7 @@ class Schedule(Strict):
     @field_validator("daily_at", mode="before")
     @classmethod
     def _clock_time(cls, value: Any) -> str:
-        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value if isinstance(value, str) else "")
-        if match is None:
-            raise ValueError('must be a time of day in quotes, like "08:00" (24-hour HH:MM)')
-        return f"{int(match[1]):02d}:{match[2]}"
+        return clock_time(value, "08:00")
 
     @property
     def daily_time(self) -> time:
@@ -562,31 +276,16 @@ class Config(Strict):
         return [] if value is None else value
 
 
-class Secrets(BaseSettings):
-    """Credentials, only ever from the environment or ``.env``; ``SecretStr`` never prints."""
+class SecretsBase(BaseSettings):
+    """Credentials, only ever from the environment or ``.env``; ``SecretStr`` never prints.
+
+    Each channel's secrets (:attr:`ChannelKit.secrets <broadcaster.channels.kit.ChannelKit>`)
+    are added as fields by :data:`Secrets`; these are the ones no channel owns."""
 
     model_config = SettingsConfigDict(
         env_prefix="BROADCAST_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
 
-    telegram_token: SecretStr | None = None
-    mastodon_token: SecretStr | None = None
-    bluesky_app_password: SecretStr | None = None
-    facebook_token: SecretStr | None = None
-    instagram_token: SecretStr | None = None
-    x_consumer_key: SecretStr | None = None
-    x_consumer_secret: SecretStr | None = None
-    x_access_token: SecretStr | None = None
-    x_access_token_secret: SecretStr | None = None
-    linkedin_token: SecretStr | None = None
-    smtp_password: SecretStr | None = None
-    email_unsubscribe_secret: SecretStr | None = None
-    google_client_id: SecretStr | None = None
-    google_client_secret: SecretStr | None = None
-    google_refresh_token: SecretStr | None = None
-    webhook_secret: SecretStr | None = None
-    #: Apprise URLs carry credentials: space- or comma-separated, added to channels.apprise.urls
-    apprise_urls: SecretStr | None = None
     #: overrides ``database:`` -- a PostgreSQL URL carries a password, so it may live here
     database_url: SecretStr | None = None
     #: ``broadcast serve``: signs confirmation links, undo links and form tokens (32+ chars)
@@ -599,6 +298,25 @@ class Secrets(BaseSettings):
             for value in self.__dict__.values()
             if isinstance(value, SecretStr) and value.get_secret_value()
         ]
+
+    if TYPE_CHECKING:
+        # A channel's secret is a field made from its kit at import time: the type checker
+        # cannot list them, but each is a SecretStr or None.
+        def __getattr__(self, name: str) -> SecretStr | None: ...
+
+
+def _secrets_model() -> type[SecretsBase]:
+    """Secrets: SecretsBase plus every channel's secrets, each BROADCAST_<FIELD>."""
+    fields: dict[str, Any] = {
+        name: (SecretStr | None, None) for kit in kits().values() for name in kit.secrets
+    }
+    return create_model("Secrets", __base__=SecretsBase, __module__=__name__, **fields)
+
+
+if TYPE_CHECKING:
+    Secrets = SecretsBase
+else:
+    Secrets = _secrets_model()
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from google.oauth2.credentials import Credentials
 
     from broadcaster.channels import Deps
+    from broadcaster.channels.settings.google_business import GoogleBusinessConfig
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +239,7 @@ class GoogleToken:
             )
 
 
-def from_config(section: Any, deps: Deps) -> Channel | Skipped:
+def from_config(section: GoogleBusinessConfig, deps: Deps) -> Channel | Skipped:
     """``channels.google_business`` and the BROADCAST_GOOGLE_* OAuth secrets as a channel."""
     given = {
         "BROADCAST_GOOGLE_CLIENT_ID": deps.secrets.google_client_id,

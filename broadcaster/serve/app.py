@@ -26,6 +26,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from broadcaster.channels.email import tokens as unsubscribe_tokens
+from broadcaster.channels.settings.email import EmailConfig
 from broadcaster.config import Loaded, Secrets
 from broadcaster.errors import SetupError
 from broadcaster.ledger import Ledger
@@ -109,7 +110,7 @@ def build_state(loaded: Loaded, secrets: Secrets, ledger: Ledger) -> Serve:
         )
     pages = page_environment(loaded)
     site = {"name": loaded.config.site.name, "url": loaded.config.site.url}
-    email = loaded.config.channels.email
+    email = loaded.config.channels.section("email", EmailConfig)
     confirmer = (
         Confirmer(email, secrets, ledger, pages, site)
         if email is not None and settings.signup

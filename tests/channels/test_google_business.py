@@ -24,8 +24,8 @@ from broadcaster.channels.google_business import (
     special_days,
     special_period,
 )
+from broadcaster.channels.settings.google_business import GoogleBusinessConfig
 from broadcaster.cli import app
-from broadcaster.config import GoogleBusinessConfig
 from broadcaster.errors import PermanentError, RetryableError
 from tests.commands import broadcast as run_broadcast
 from tests.commands import history
