@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Literal
 from broadcaster.errors import ConfigProblem
 
 if TYPE_CHECKING:
-    from broadcaster.config import Closure, Loaded
+    from broadcaster.config_model import Loaded
+    from broadcaster.config_sections import Closure
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,7 @@ def _corrections_findings(loaded: Loaded) -> list[Finding]:
 def _finding(
     loaded: Loaded, severity: Literal["error", "warning"], path: tuple[str | int, ...], message: str
 ) -> Finding:
-    from broadcaster.config import dotted
+    from broadcaster.config_yaml import dotted
 
     return Finding(severity, str(loaded.path), loaded.line_of(*path), dotted(path), message)
 

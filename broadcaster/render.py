@@ -32,7 +32,7 @@ from typing import Any
 
 import jinja2
 
-from broadcaster.config import Site
+from broadcaster.config_sections import Site
 from broadcaster.notices import Notice
 from broadcaster.plaintext import clause
 

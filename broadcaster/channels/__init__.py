@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import httpx
 
     from broadcaster.channels.base import Channel, Skipped, Store
-    from broadcaster.config import Config, Secrets
+    from broadcaster.config_model import Config, Secrets
 
 
 @dataclass(frozen=True)

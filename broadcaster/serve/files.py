@@ -22,7 +22,7 @@ from broadcaster.channels.cards import FOLDER
 from broadcaster.channels.settings.banner import BannerConfig
 
 if TYPE_CHECKING:
-    from broadcaster.serve.app import Serve
+    from broadcaster.serve.state import Serve
 
 TYPES = {
     "banner.json": "application/json; charset=utf-8",
