@@ -152,3 +152,14 @@ def test_the_cycle_finder_sees_function_level_and_type_checking_imports(tmp_path
     assert edges == [("broadcaster.checks", 3), ("broadcaster.checks", 5)]
     graph = {"a": {"b": 1}, "b": {"c": 2}, "c": {"a": 3}, "d": {"a": 4}}
     assert cycles(graph) == [["a", "b", "c"]]
+
+
+def test_no_module_is_over_400_lines() -> None:
+    """Past a few hundred lines a module holds more than one job: split it by job."""
+    root = PACKAGE.parent
+    over = {
+        str(path.relative_to(root)): lines
+        for path in modules().values()
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert {name: n for name, n in over.items() if name not in BEING_SPLIT} == {}

@@ -15,15 +15,14 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from broadcaster.channels.google_business import (
-    OURS_KEY,
-    GoogleBusinessChannel,
-    GoogleToken,
+from broadcaster.channels.google_business import OURS_KEY, GoogleBusinessChannel
+from broadcaster.channels.google_special_hours import (
     closed_period,
     merge,
     special_days,
     special_period,
 )
+from broadcaster.channels.google_token import GoogleToken
 from broadcaster.channels.settings.google_business import GoogleBusinessConfig
 from broadcaster.cli import app
 from broadcaster.errors import PermanentError, RetryableError
