@@ -31,7 +31,7 @@ def channels_check(config: ConfigOpt = None) -> None:
     Exit 1 if a check failed."""
     from broadcaster.channels import known_channels
     from broadcaster.channels.base import Channel
-    from broadcaster.cli import load_config
+    from broadcaster.cli_common import load_config
 
     loaded, secrets = load_config(config)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Callable, Coroutine
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
@@ -21,7 +20,15 @@ from rich.table import Table
 
 from broadcaster import console, logs
 from broadcaster.channels_cli import channels_app
-from broadcaster.cli_common import STYLE, ConfigOpt, LogOpt, NowOpt, add_row
+from broadcaster.cli_common import (
+    STYLE,
+    ConfigOpt,
+    LogOpt,
+    NowOpt,
+    add_row,
+    load_config,
+    parse_now,
+)
 from broadcaster.console import GuardedGroup, out, plain
 from broadcaster.db_cli import db_app
 from broadcaster.errors import ConfigError, ConfigProblem, SetupError
@@ -37,7 +44,6 @@ from broadcaster.templates_cli import templates_app
 if TYPE_CHECKING:
     from broadcaster.config import Loaded, Secrets
     from broadcaster.dispatch import Dispatcher
-    from broadcaster.ledger import Ledger
     from broadcaster.report import Report
 
 app = typer.Typer(
@@ -52,18 +58,6 @@ app = typer.Typer(
     "70 a bug in broadcaster (rerun with --debug for the traceback and report it).",
 )
 T = TypeVar("T")
-
-
-def parse_now(value: str | None, loaded: Loaded) -> datetime:
-    from broadcaster.runtime import parse_now as parse
-
-    return parse(value, loaded)
-
-
-def open_ledger(loaded: Loaded, secrets: Secrets) -> Ledger:
-    from broadcaster.runtime import open_ledger as open_
-
-    return open_(loaded, secrets)
 
 
 def template_errors(config: Any) -> list[ConfigProblem]:
@@ -82,16 +76,6 @@ def _options(
     ] = False,
 ) -> None:
     GuardedGroup.debug = GuardedGroup.debug or debug
-
-
-def load_config(path: str | None) -> tuple[Loaded, Secrets]:
-    """Load config and secrets; a problem in either raises (the guard prints it, exit 2)."""
-    from broadcaster import config as config_module
-
-    secrets = config_module.read_secrets()
-    console.hide(secrets.all_values())
-    logs.setup(secrets.all_values())
-    return config_module.load(path), secrets
 
 
 def _refuse_broken_templates(problems: list[ConfigProblem]) -> None:

@@ -1,5 +1,6 @@
-"""What the command modules share: the ``--config``, ``--now`` and ``--log-format`` options,
-the colour of each state, and a table row shown as plain text.
+"""What the command modules share: loading the config (and opening its ledger), the
+``--config``, ``--now`` and ``--log-format`` options, the colour of each state, and a table
+row shown as plain text. Every command module imports this, never ``cli`` itself.
 
 Only typer and rich here: every command module imports this, and ``broadcast --help`` pays
 for what it imports (tests/test_startup.py).
@@ -7,13 +8,42 @@ for what it imports (tests/test_startup.py).
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
+from broadcaster import console, logs
 from broadcaster.console import plain
+
+if TYPE_CHECKING:
+    from broadcaster.config import Loaded, Secrets
+    from broadcaster.ledger import Ledger
+
+
+def load_config(path: str | None) -> tuple[Loaded, Secrets]:
+    """Load config and secrets; a problem in either raises (the guard prints it, exit 2)."""
+    from broadcaster import config as config_module
+
+    secrets = config_module.read_secrets()
+    console.hide(secrets.all_values())
+    logs.setup(secrets.all_values())
+    return config_module.load(path), secrets
+
+
+def open_ledger(loaded: Loaded, secrets: Secrets) -> Ledger:
+    from broadcaster.runtime import open_ledger as open_
+
+    return open_(loaded, secrets)
+
+
+def parse_now(value: str | None, loaded: Loaded) -> datetime:
+    from broadcaster.runtime import parse_now as parse
+
+    return parse(value, loaded)
+
 
 ConfigOpt = Annotated[
     str | None,

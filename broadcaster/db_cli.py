@@ -62,7 +62,7 @@ def upgrade(config: ConfigOpt = None) -> None:
 def _with_ledger(config: str | None, work: Callable[[Ledger], str | None]) -> str | None:
     """Open the ledger without migrating it, do ``work`` (a SetupError is one line, exit 2:
     the CLI's guard)."""
-    from broadcaster.cli import load_config  # here, not at the top: cli.py imports this module
+    from broadcaster.cli_common import load_config
     from broadcaster.runtime import open_ledger
 
     loaded, secrets = load_config(config)

@@ -36,7 +36,7 @@ def history(
     """The ledger: what went where and when, with receipts.
 
     Newest first; page with --before and the last id shown."""
-    from broadcaster.cli import load_config, open_ledger
+    from broadcaster.cli_common import load_config, open_ledger
     from broadcaster.ledger import OWNED
 
     loaded, secrets = load_config(config)
@@ -87,7 +87,7 @@ def unsubscribe(
 
     What the website does when its unsubscribe link is used."""
     from broadcaster.channels.email.tokens import address_to_suppress
-    from broadcaster.cli import load_config, open_ledger
+    from broadcaster.cli_common import load_config, open_ledger
 
     loaded, secrets = load_config(config)
     secret = secrets.email_unsubscribe_secret
@@ -125,7 +125,7 @@ def status(
 
     Exit 0 all good, 1 waiting for retries or a channel paused, 3 needs a person.
     """
-    from broadcaster.cli import load_config, open_ledger, parse_now
+    from broadcaster.cli_common import load_config, open_ledger, parse_now
     from broadcaster.status import channel_statuses, exit_code
 
     loaded, secrets = load_config(config)
@@ -175,7 +175,7 @@ def resolve(
     """Settle an unknown (or failed) delivery by hand.
 
     Who settled it, and when, is recorded."""
-    from broadcaster.cli import load_config, open_ledger, parse_now
+    from broadcaster.cli_common import load_config, open_ledger, parse_now
 
     if sent == resend:
         raise SetupError("resolve", "say either --sent or --resend")

@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import jinja2
 
-from broadcaster.config import Site
+from broadcaster.channels.base import Message as Message  # what a render is, re-exported
+from broadcaster.config_sections import Site
 from broadcaster.notices import Notice
 from broadcaster.plaintext import clause
 
@@ -40,9 +41,6 @@ if TYPE_CHECKING:
     from broadcaster.channels.base import Channel, Limits
     from broadcaster.ledger import Group
     from broadcaster.schedule import Job
-
-#: A rendered message: part name ("text", "html", "subject") -> the final text.
-Message = dict[str, str]
 
 PART_EXTENSIONS = {"text": "txt", "html": "html", "subject": "subject.txt"}
 #: The templates that ship with broadcaster (package data).

@@ -21,7 +21,7 @@ from broadcaster.notices import Moment, Notice, Occasion, Timing
 from broadcaster.notices.base import midnight
 
 if TYPE_CHECKING:
-    from broadcaster.config import Lifecycle
+    from broadcaster.config_sections import Lifecycle
     from broadcaster.ledger import Version
 
 __all__ = [

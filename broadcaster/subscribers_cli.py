@@ -37,7 +37,7 @@ EXPORT_COLUMNS = ("email", "name", "status", "topics", "source", "created_at", "
 
 
 def _ledger(config: str | None) -> Ledger:
-    from broadcaster.cli import load_config
+    from broadcaster.cli_common import load_config
     from broadcaster.runtime import open_ledger
 
     loaded, secrets = load_config(config)

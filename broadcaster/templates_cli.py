@@ -24,7 +24,7 @@ templates_app = typer.Typer(
 
 
 def _loaded(config: str | None) -> Loaded:
-    from broadcaster.cli import load_config
+    from broadcaster.cli_common import load_config
 
     loaded, _secrets = load_config(config)
     return loaded

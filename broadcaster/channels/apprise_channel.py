@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from apprise.plugins.base import NotifyBase
 
     from broadcaster.channels import Deps
+    from broadcaster.channels.settings.apprise import AppriseConfig
 
 INSTALL_HINT = "pip install 'broadcaster[apprise]'"
 #: Apprise's and requests' loggers see full URLs (debug lines, "Unparseable URL ...")
@@ -106,7 +107,7 @@ class AppriseChannel(Channel):
         return {"service": service.service_name, "url": shown}
 
 
-def from_config(section: Any, deps: Deps) -> Channel | Skipped:
+def from_config(section: AppriseConfig, deps: Deps) -> Channel | Skipped:
     """``channels.apprise.urls`` plus BROADCAST_APPRISE_URLS as a channel."""
     from_env = deps.secrets.apprise_urls
     urls = [*section.urls, *split_urls(from_env.get_secret_value() if from_env else None)]

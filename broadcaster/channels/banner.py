@@ -25,13 +25,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from broadcaster.channels import banner_extras
 from broadcaster.channels.banner_extras import Business
 from broadcaster.channels.base import Publisher, Receipt, Target
 from broadcaster.config import Site
 from broadcaster.errors import RetryableError
+
+if TYPE_CHECKING:
+    from broadcaster.channels import Deps
+    from broadcaster.channels.settings.banner import BannerConfig
 
 PLACEHOLDER = "/*BANNER_DATA*/null"
 
@@ -143,3 +147,8 @@ def _write_atomically(path: Path, text: str) -> bool:
         Path(tmp).unlink(missing_ok=True)
         raise
     return True
+
+
+def from_config(section: BannerConfig, deps: Deps) -> BannerChannel:
+    """``channels.banner`` as a channel (it needs no secret)."""
+    return BannerChannel(section.output_dir, deps.config.site)

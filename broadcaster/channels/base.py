@@ -18,8 +18,9 @@ from typing import Any, ClassVar, Literal, Protocol
 import regex
 
 from broadcaster.errors import DeliveryError
-from broadcaster.render import Message
 
+#: A rendered message: part name ("text", "html", "subject") -> the final text.
+Message = dict[str, str]
 Receipt = dict[str, Any]
 #: "x-weighted": X's count (twitter-text v3): NFC, most scripts 1 per code point, others
 #: (CJK...) 2, an emoji sequence 2, a URL 23 -- see :mod:`broadcaster.counting.x`

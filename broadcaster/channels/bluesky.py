@@ -21,7 +21,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -30,15 +30,21 @@ from broadcaster.channels.base import (
     Limits,
     Outgoing,
     Receipt,
+    Skipped,
     Store,
     Target,
+    required_secrets,
 )
 from broadcaster.channels.bluesky_session import Session, Sessions
 from broadcaster.channels.cards import SIZE as CARD_SIZE
-from broadcaster.channels.cards import Card, Cards, draws
+from broadcaster.channels.cards import Card, Cards, draws, notice_cards
 from broadcaster.channels.http_api import HttpChannel, json_object, seconds_until, status_line
 from broadcaster.counting.bluesky import facets as rich_text_facets
 from broadcaster.errors import DeliveryError, RetryableError
+
+if TYPE_CHECKING:
+    from broadcaster.channels import Deps
+    from broadcaster.channels.settings.bluesky import BlueskyConfig
 
 log = logging.getLogger(__name__)
 
@@ -294,3 +300,20 @@ def _bearer(session: Session) -> dict[str, str]:
 
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def from_config(section: BlueskyConfig, deps: Deps) -> BlueskyChannel | Skipped:
+    """``channels.bluesky`` and BROADCAST_BLUESKY_APP_PASSWORD as a channel."""
+    found = required_secrets("bluesky", deps.secrets, "bluesky_app_password")
+    if isinstance(found, Skipped):
+        return found
+    return BlueskyChannel(
+        deps.http,
+        handle=section.handle,
+        password=found["bluesky_app_password"],
+        store=deps.store,
+        service=section.service,
+        langs=section.langs or [deps.config.site.language],
+        link_thumbnails=section.link_thumbnails,
+        cards=notice_cards(deps.config) if section.cards else None,
+    )

@@ -18,15 +18,13 @@ import base64
 import json
 import time
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import httpx
 
+from broadcaster.channels.base import Store
 from broadcaster.channels.http_api import json_object, seconds_until, status_line
 from broadcaster.errors import DeliveryError, PermanentError, RetryableError
-
-if TYPE_CHECKING:
-    from broadcaster.channels.bluesky import BlueskyChannel
 
 SESSION_KEY = "bluesky:session:"  # + service + handle
 REFRESH_EARLY = 15 * 60.0
@@ -50,10 +48,29 @@ class Session:
             return 0.0
 
 
+class Account(Protocol):
+    """What a session needs of the channel that holds it: the account, where its session is
+    kept, and the channel's own requests and error replies (so a login shares its transport
+    failures and redaction). Declared here so this module needs nothing from the channel's."""
+
+    @property
+    def handle(self) -> str: ...
+
+    @property
+    def base_url(self) -> str: ...
+
+    @property
+    def store(self) -> Store: ...
+
+    async def call(self, method: str, url: str, **kwargs: Any) -> httpx.Response: ...
+
+    def error(self, response: httpx.Response, body: dict[str, Any]) -> DeliveryError: ...
+
+
 class Sessions:
     """The one session of one account, shared by every post of the process."""
 
-    def __init__(self, channel: BlueskyChannel, password: str) -> None:
+    def __init__(self, channel: Account, password: str) -> None:
         self.channel = channel
         self._password = password
         self._key = f"{SESSION_KEY}{channel.base_url}|{channel.handle}"

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from broadcaster.channels.base import Outgoing
+from broadcaster.channels.settings.banner import BannerConfig
 from broadcaster.config import Config, Site
 from broadcaster.errors import PermanentError, RetryableError
 from broadcaster.notices.base import about_days
@@ -339,7 +340,7 @@ class Cards:
 
 def notice_cards(config: Config) -> Cards:
     """The site's cards, beside its banner files (config validation makes sure there are)."""
-    banner = config.channels.banner
+    banner = config.channels.section("banner", BannerConfig)
     if banner is None or banner.public_url is None:
         raise ValueError("notice cards need channels.banner.public_url")
     return Cards(banner.output_dir, banner.public_url, config.site)

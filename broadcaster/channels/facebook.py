@@ -14,7 +14,7 @@ retry after a lost reply safe: the repeat is refused as a duplicate and counts a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -31,6 +31,7 @@ from broadcaster.channels.graph_api import GraphChannel
 
 if TYPE_CHECKING:
     from broadcaster.channels import Deps
+    from broadcaster.channels.settings.facebook import FacebookConfig
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class FacebookChannel(GraphChannel):
         return f"facebook: the token reads Page {page.get('name', '?')!r} ({self.page_id})"
 
 
-def from_config(section: Any, deps: Deps) -> Channel | Skipped:
+def from_config(section: FacebookConfig, deps: Deps) -> Channel | Skipped:
     """``channels.facebook`` and BROADCAST_FACEBOOK_TOKEN as a channel."""
     found = required_secrets("facebook", deps.secrets, "facebook_token")
     if isinstance(found, Skipped):

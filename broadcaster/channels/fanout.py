@@ -15,31 +15,38 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
+from typing import Protocol, TypeVar
 
-from broadcaster.channels.base import Outgoing, Receipt
-from broadcaster.errors import DeliveryError
 
-Outcome = tuple[int, Receipt | DeliveryError]
-Attempt = Callable[[Outgoing], Awaitable[Receipt | DeliveryError]]
+class Delivery(Protocol):
+    """What fan_out needs of a delivery (an ``Outgoing``): the id its outcome is told by.
+    Declared here, so this module needs nothing from the channel base that uses it."""
+
+    @property
+    def delivery_id(self) -> int: ...
+
+
+D = TypeVar("D", bound=Delivery)
+R = TypeVar("R")  # an attempt's outcome: a receipt or the DeliveryError that ended it
 
 
 async def fan_out(
-    batch: Iterable[Outgoing],
-    attempt: Attempt,
+    batch: Iterable[D],
+    attempt: Callable[[D], Awaitable[R]],
     *,
     limit: int,
     per_host: int,
-    host: Callable[[Outgoing], str],
-) -> AsyncGenerator[Outcome, None]:
+    host: Callable[[D], str],
+) -> AsyncGenerator[tuple[int, R], None]:
     """Run ``attempt`` on every item of ``batch``, ``limit`` at once, ``per_host`` per host;
     yield ``(delivery_id, outcome)`` as each finishes. Cancelling the iteration cancels the
     attempts still running."""
     items = iter(batch)
     gates: dict[str, asyncio.Semaphore] = {}
-    finished: asyncio.Queue[Outcome | BaseException] = asyncio.Queue()
+    finished: asyncio.Queue[tuple[int, R] | BaseException] = asyncio.Queue()
     tasks: set[asyncio.Task[None]] = set()
 
-    async def one(outgoing: Outgoing) -> None:
+    async def one(outgoing: D) -> None:
         gate = gates.setdefault(host(outgoing), asyncio.Semaphore(per_host))
         try:
             async with gate:

@@ -6,7 +6,7 @@ succeed, and for each configured outlet it makes the location's ``specialHours``
 them (channel-apis.md §9):
 
 1. ``GET /v1/locations/{id}?readMask=specialHours``;
-2. merge (:func:`merge`): one ``closed: true`` period (``startDate`` only) per closed day from
+2. merge (:func:`~broadcaster.channels.google_special_hours.merge`): one ``closed: true`` period (``startDate`` only) per closed day from
    today on; the periods broadcaster added for a closure that is gone (cancelled, moved or
    over) are removed; **every other period is the clinic's and is kept as it is**;
 3. ``PATCH /v1/locations/{id}?updateMask=specialHours`` with the whole list (the mask
@@ -21,7 +21,8 @@ are never touched. The days about to be added are recorded before the PATCH, so 
 reply is lost cannot leave periods nobody remembers adding.
 
 Auth is the OAuth2 refresh-token grant done by google-auth; the access token is cached in
-memory and in the ledger DB until shortly before it expires (see :class:`GoogleToken`).
+memory and in the ledger DB until shortly before it expires
+(:class:`~broadcaster.channels.google_token.GoogleToken`).
 Failures: 401 renews the token once, then is permanent; 429 and 5xx are retried; 400
 ``INVALID_ARGUMENT`` and every other 4xx are permanent, with Google's own message.
 ``broadcast plan`` sends the PATCH with ``validateOnly=true`` (:meth:`check_plan`).
@@ -29,216 +30,36 @@ Failures: 401 renews the token once, then is permanent; 429 and 5xx are retried;
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import httpx
 
 from broadcaster.channels.base import Channel, Publisher, Receipt, Skipped, Store, Target
+from broadcaster.channels.google_special_hours import (
+    Merge,
+    Period,
+    merge,
+    special_days,
+)
+from broadcaster.channels.google_token import GoogleToken, NoToken, TokenRefused, bearer
 from broadcaster.channels.http_api import HttpChannel, json_object, status_line
 from broadcaster.errors import DeliveryError, NoReply, PermanentError, RetryableError
-from broadcaster.notices.base import about_days
 
 if TYPE_CHECKING:
-    from google.oauth2.credentials import Credentials
-
     from broadcaster.channels import Deps
+    from broadcaster.channels.settings.google_business import GoogleBusinessConfig
 
 log = logging.getLogger(__name__)
 
-SCOPE = "https://www.googleapis.com/auth/business.manage"
 OURS_KEY = "google_business:ours:"  # + location id -> JSON list of the ISO days we added
-TOKEN_KEY = "google_business:token:"  # + digest of client and refresh token -> cached token
-Period = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Merge:
-    """What one location's special hours become, and why."""
-
-    periods: list[Period]  # the whole new list, for the PATCH
-    added: list[date]
-    removed: list[date]
-    by_hand: list[date]  # closed days left to a period the clinic made by hand
-    ours: set[date]  # the days whose closed period is ours afterwards
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.added or self.removed)
-
-
-def merge(
-    current: Sequence[Period], ours: set[date], wanted: Mapping[date, Period], today: date
-) -> Merge:
-    """Pure: ``current`` periods with our days set to the ``wanted`` period of each (days
-    before ``today`` are left alone), keeping every period that is not ours."""
-    mine = {d for p in current if (d := _start(p)) is not None and d in ours}
-    by_hand_days = {d for p in current if (d := _start(p)) is not None and d not in mine}
-    wanted = {d: period for d, period in wanted.items() if d >= today}
-    held = {d: p for p in current if (d := _start(p)) in mine}
-    keep = {d for d in mine if d < today or (d in wanted and held[d] == wanted[d])}
-    added = sorted(d for d in set(wanted) - keep if d not in by_hand_days)
-    periods = [p for p in current if _start(p) not in mine or _start(p) in keep]
-    periods += [wanted[d] for d in added]
-    return Merge(
-        periods=periods,
-        added=added,
-        removed=sorted(mine - keep),
-        by_hand=sorted(set(wanted) & by_hand_days),
-        ours={d for d in keep | set(added) if d >= today},
-    )
-
-
-def special_days(
-    entries: Iterable[Mapping[str, Any]], locations: Mapping[str, str]
-) -> dict[str, dict[date, Period]]:
-    """Location id -> day -> its special-hours period, from the entries' ``facts`` about
-    opening days (closed all day, or open at other hours)."""
-    result: dict[str, dict[date, Period]] = {location: {} for location in locations.values()}
-    for entry in entries:
-        facts = entry.get("facts")
-        if not about_days(facts):
-            continue
-        start, end = date.fromisoformat(facts["start"]), date.fromisoformat(facts["end"])
-        for n in range((end - start).days + 1):
-            day = start + timedelta(days=n)
-            for outlet, location in locations.items():
-                if facts.get("all_outlets") or outlet in facts.get("outlets", ()):
-                    result[location][day] = special_period(day, facts.get("hours"))
-    return result
-
-
-def special_period(day: date, hours: Mapping[str, str] | None) -> Period:
-    """Closed all day (``closed`` makes Google ignore every other field but ``startDate``),
-    or open from ``opens`` to ``closes`` that day."""
-    if hours is None:
-        return closed_period(day)
-    return {
-        "startDate": _google_date(day),
-        "openTime": _google_time(hours["opens"]),
-        "endDate": _google_date(day),
-        "closeTime": _google_time(hours["closes"]),
-    }
-
-
-def closed_period(day: date) -> Period:
-    return {"startDate": _google_date(day), "closed": True}
-
-
-def _google_date(day: date) -> dict[str, int]:
-    return {"year": day.year, "month": day.month, "day": day.day}
-
-
-def _google_time(clock: str) -> dict[str, int]:
-    hours, minutes = clock.split(":")
-    return {"hours": int(hours), "minutes": int(minutes)}
-
-
-class GoogleToken:
-    """An access token from the refresh-token grant (google-auth does the exchange, in a worker
-    thread: it is a blocking library), cached in memory and in the ledger DB until google-auth
-    considers it expired (a few minutes early), so most runs never call the token endpoint."""
-
-    def __init__(
-        self,
-        *,
-        client_id: str,
-        client_secret: str,
-        refresh_token: str,
-        token_url: str,
-        store: Store,
-    ) -> None:
-        # imported here: google-auth loads cryptography, which every other command can skip
-        import urllib3
-        from google.auth.transport.urllib3 import Request as GoogleTransport
-        from google.oauth2.credentials import Credentials
-
-        self.store = store
-        self.token_url = token_url
-        self._credentials: Credentials = Credentials(  # type: ignore[no-untyped-call]
-            None,
-            refresh_token=refresh_token,
-            token_uri=token_url,
-            client_id=client_id,
-            client_secret=client_secret,
-            scopes=[SCOPE],
-        )
-        digest = hashlib.sha256(f"{client_id}\0{refresh_token}\0{token_url}".encode()).hexdigest()
-        self._key = TOKEN_KEY + digest[:16]
-        # one quick reconnect; google-auth itself retries 5xx answers (3 attempts, backing off)
-        retries = urllib3.Retry(connect=1, read=0, status=0, redirect=0, other=0)
-        timeout = urllib3.Timeout(connect=10, read=30)
-        self._pool = urllib3.PoolManager(timeout=timeout, retries=retries)
-        self._transport = GoogleTransport(self._pool)  # type: ignore[no-untyped-call]
-        self._lock = asyncio.Lock()
-        self.refreshes = 0  # token endpoint calls made by this process, for tests
-
-    async def current(self) -> str:
-        """A token good for a few more minutes: cached, or freshly exchanged."""
-        async with self._lock:
-            if not self._credentials.valid:
-                self._load()
-            if not self._credentials.valid:
-                await self._refresh()
-            return str(self._credentials.token)
-
-    async def renewed(self, stale: str) -> str:
-        """After Google refused ``stale`` (401): a new token, unless one was got meanwhile."""
-        async with self._lock:
-            if self._credentials.token != stale and self._credentials.valid:
-                return str(self._credentials.token)
-            await self._refresh()
-            return str(self._credentials.token)
-
-    def close(self) -> None:
-        self._pool.clear()
-
-    def _load(self) -> None:
-        cached = json.loads(self.store.get_value(self._key) or "{}")
-        if cached.get("token") and cached.get("expiry"):
-            self._credentials.token = cached["token"]
-            expiry = datetime.fromisoformat(cached["expiry"])
-            self._credentials.expiry = expiry.astimezone(UTC).replace(tzinfo=None)  # naive UTC
-
-    async def _refresh(self) -> None:
-        from google.auth import exceptions as google_errors
-
-        self.refreshes += 1
-        try:
-            await asyncio.to_thread(self._credentials.refresh, self._transport)
-        except google_errors.RefreshError as exc:
-            detail = str(exc.args[0] if exc.args else exc)[:200]
-            if getattr(exc, "retryable", False):
-                raise _NoToken(f"google_business: token endpoint: {detail}") from None
-            raise _TokenRefused(
-                f"google_business: Google refused the refresh token ({detail}); create a new "
-                "one with the business.manage scope and set BROADCAST_GOOGLE_REFRESH_TOKEN "
-                "(and BROADCAST_GOOGLE_CLIENT_ID / _SECRET of the same OAuth client)"
-            ) from None
-        except google_errors.TransportError:
-            host = httpx.URL(self.token_url).host
-            raise _NoToken(f"google_business: cannot reach {host} for a token") from None
-        expiry = self._credentials.expiry
-        if expiry is not None:
-            self.store.set_value(
-                self._key,
-                json.dumps(
-                    {
-                        "token": self._credentials.token,
-                        "expiry": expiry.replace(tzinfo=UTC).isoformat(),
-                    }
-                ),
-            )
-
-
-def from_config(section: Any, deps: Deps) -> Channel | Skipped:
+def from_config(section: GoogleBusinessConfig, deps: Deps) -> Channel | Skipped:
     """``channels.google_business`` and the BROADCAST_GOOGLE_* OAuth secrets as a channel."""
     given = {
         "BROADCAST_GOOGLE_CLIENT_ID": deps.secrets.google_client_id,
@@ -353,7 +174,7 @@ class GoogleBusinessChannel(HttpChannel, Publisher):
                 )
             except DeliveryError as exc:
                 errors.append(exc)
-                if isinstance(exc, _NoToken | _TokenRefused):
+                if isinstance(exc, NoToken | TokenRefused):
                     break  # the same for every location
         if errors:
             message = "; ".join(e.message for e in errors)
@@ -422,10 +243,10 @@ class GoogleBusinessChannel(HttpChannel, Publisher):
         """One authorised call; a refused token is renewed once."""
         url = f"{self.base_url}/v1/locations/{location}"
         token = await self.token.current()
-        response = await self.call(method, url, headers=_bearer(token), **kwargs)
+        response = await self.call(method, url, headers=bearer(token), **kwargs)
         if response.status_code == 401:
             token = await self.token.renewed(token)
-            response = await self.call(method, url, headers=_bearer(token), **kwargs)
+            response = await self.call(method, url, headers=bearer(token), **kwargs)
         if response.is_success:
             return json_object(response)
         raise self._error(location, response)
@@ -449,26 +270,6 @@ class GoogleBusinessChannel(HttpChannel, Publisher):
             404: " -- check channels.google_business.locations",
         }.get(response.status_code, "")
         return self.failure(response, message + hint)
-
-
-class _NoToken(RetryableError):
-    """The token endpoint failed or could not be reached (google-auth retried already)."""
-
-
-class _TokenRefused(PermanentError):
-    """Google refused the refresh token or the OAuth client."""
-
-
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def _start(period: Period) -> date | None:
-    start = period.get("startDate") or {}
-    try:
-        return date(int(start["year"]), int(start["month"]), int(start["day"]))
-    except (KeyError, TypeError, ValueError):
-        return None
 
 
 def _result(plan: Merge) -> dict[str, Any]:

@@ -51,6 +51,7 @@ from broadcaster.errors import DeliveryError, PermanentError, RetryableError
 
 if TYPE_CHECKING:
     from broadcaster.channels import Deps
+    from broadcaster.channels.settings.instagram import InstagramConfig
 
 CONTAINER_KEY = "instagram:container:"  # + sha256 of the delivery key -> the container id
 PUBLISHED_KEY = "instagram:published:"  # + user id -> JSON list of publish times (epoch s)
@@ -242,7 +243,7 @@ class InstagramChannel(GraphChannel):
         return max(60.0, min(times) + DAY - time.time())
 
 
-def from_config(section: Any, deps: Deps) -> Channel | Skipped:
+def from_config(section: InstagramConfig, deps: Deps) -> Channel | Skipped:
     """``channels.instagram`` and BROADCAST_INSTAGRAM_TOKEN as a channel."""
     found = required_secrets("instagram", deps.secrets, "instagram_token")
     if isinstance(found, Skipped):

@@ -37,6 +37,7 @@ from broadcaster.errors import AlreadyDelivered, DeliveryError, PermanentError
 
 if TYPE_CHECKING:
     from broadcaster.channels import Deps
+    from broadcaster.channels.settings.linkedin import LinkedInConfig
 
 RESERVED = frozenset("\\|{}@[]()<>#*_~")
 POSTING_ROLES = frozenset({"ADMINISTRATOR", "CONTENT_ADMIN", "DIRECT_SPONSORED_CONTENT_POSTER"})
@@ -153,7 +154,7 @@ def escape_little(text: str) -> str:
     return "".join(f"\\{char}" if char in RESERVED else char for char in text)
 
 
-def from_config(section: Any, deps: Deps) -> Channel | Skipped:
+def from_config(section: LinkedInConfig, deps: Deps) -> Channel | Skipped:
     """``channels.linkedin`` and BROADCAST_LINKEDIN_TOKEN as a channel."""
     found = required_secrets("linkedin", deps.secrets, "linkedin_token")
     if isinstance(found, Skipped):

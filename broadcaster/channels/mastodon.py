@@ -27,14 +27,26 @@ import logging
 import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from broadcaster.channels.base import Limits, Outgoing, Receipt, Store, Target
-from broadcaster.channels.cards import Card, Cards, draws
+from broadcaster.channels.base import (
+    Limits,
+    Outgoing,
+    Receipt,
+    Skipped,
+    Store,
+    Target,
+    required_secrets,
+)
+from broadcaster.channels.cards import Card, Cards, draws, notice_cards
 from broadcaster.channels.http_api import HttpChannel, json_object, seconds_until, status_line
 from broadcaster.errors import DeliveryError, RetryableError
+
+if TYPE_CHECKING:
+    from broadcaster.channels import Deps
+    from broadcaster.channels.settings.mastodon import MastodonConfig
 
 log = logging.getLogger(__name__)
 
@@ -225,4 +237,20 @@ def _limits(instance: dict[str, Any]) -> Limits:
         DEFAULT_LIMITS,
         max_length=int(instance["max_characters"]),
         url_length=int(instance["url_length"]),
+    )
+
+
+def from_config(section: MastodonConfig, deps: Deps) -> MastodonChannel | Skipped:
+    """``channels.mastodon`` and BROADCAST_MASTODON_TOKEN as a channel."""
+    found = required_secrets("mastodon", deps.secrets, "mastodon_token")
+    if isinstance(found, Skipped):
+        return found
+    return MastodonChannel(
+        deps.http,
+        token=found["mastodon_token"],
+        instance=section.instance,
+        store=deps.store,
+        visibility=section.visibility,
+        language=section.language or deps.config.site.language,
+        cards=notice_cards(deps.config) if section.cards else None,
     )

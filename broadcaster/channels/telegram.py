@@ -27,14 +27,26 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from broadcaster.channels.base import Limits, Outgoing, Receipt, Store, Target
-from broadcaster.channels.cards import Card, Cards, has_card
+from broadcaster.channels.base import (
+    Limits,
+    Outgoing,
+    Receipt,
+    Skipped,
+    Store,
+    Target,
+    required_secrets,
+)
+from broadcaster.channels.cards import Card, Cards, has_card, notice_cards
 from broadcaster.channels.http_api import HttpChannel, json_object, status_line
 from broadcaster.errors import AlreadyDelivered, DeliveryError, NoReply, PermanentError
+
+if TYPE_CHECKING:
+    from broadcaster.channels import Deps
+    from broadcaster.channels.settings.telegram import TelegramConfig
 
 log = logging.getLogger(__name__)
 
@@ -251,3 +263,20 @@ def _receipt(message: Any, method: str) -> Receipt:
     if chat.get("username"):
         receipt["url"] = f"https://t.me/{chat['username']}/{message.get('message_id')}"
     return receipt
+
+
+def from_config(section: TelegramConfig, deps: Deps) -> TelegramChannel | Skipped:
+    """``channels.telegram`` and BROADCAST_TELEGRAM_TOKEN as a channel."""
+    found = required_secrets("telegram", deps.secrets, "telegram_token")
+    if isinstance(found, Skipped):
+        return found
+    return TelegramChannel(
+        deps.http,
+        token=found["telegram_token"],
+        chat_id=section.chat_id,
+        store=deps.store,
+        api_url=section.api_url,
+        link_preview=section.link_preview,
+        disable_notification=section.disable_notification,
+        cards=notice_cards(deps.config) if section.cards else None,
+    )

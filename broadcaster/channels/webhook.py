@@ -54,6 +54,7 @@ from broadcaster.notices.base import about_days
 
 if TYPE_CHECKING:
     from broadcaster.channels import Deps
+    from broadcaster.channels.settings.webhook import WebhookConfig
 
 SIGNATURE_HEADER = "X-Broadcaster-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -127,7 +128,7 @@ class WebhookRequest:
     document: dict[str, Any]
 
 
-def from_config(section: Any, deps: Deps) -> Channel | Skipped:
+def from_config(section: WebhookConfig, deps: Deps) -> Channel | Skipped:
     """``channels.webhook`` and BROADCAST_WEBHOOK_SECRET as a channel."""
     secret = deps.secrets.webhook_secret
     if secret is None or not secret.get_secret_value():

@@ -38,6 +38,7 @@ from broadcaster.errors import AlreadyDelivered, DeliveryError, RetryableError
 
 if TYPE_CHECKING:
     from broadcaster.channels import Deps
+    from broadcaster.channels.settings.x import XConfig
 
 LIMITS = Limits(280, unit="x-weighted", url_length=23)
 DUPLICATE = "duplicate content"
@@ -151,7 +152,7 @@ def _exhausted_wait(response: httpx.Response) -> float | None:
     return max((w for w in waits if w is not None), default=None)
 
 
-def from_config(section: Any, deps: Deps) -> Channel | Skipped:
+def from_config(section: XConfig, deps: Deps) -> Channel | Skipped:
     """``channels.x`` and the four BROADCAST_X_* credentials as a channel."""
     fields = ("x_consumer_key", "x_consumer_secret", "x_access_token", "x_access_token_secret")
     found = required_secrets("x", deps.secrets, *fields)

@@ -29,7 +29,7 @@ from broadcaster.checks.lifecycle import lifecycle_findings
 from broadcaster.checks.weekdays import weekday_findings
 
 if TYPE_CHECKING:
-    from broadcaster.config import Loaded
+    from broadcaster.config_model import Loaded
 
 __all__ = ["Finding", "config_problems", "unwritable_folder"]
 

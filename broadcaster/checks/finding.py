@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Literal
 from broadcaster.errors import ConfigProblem
 
 if TYPE_CHECKING:
-    from broadcaster.config import Closure, Loaded
+    from broadcaster.config_model import Loaded
+    from broadcaster.config_sections import Closure
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def finding(
     loaded: Loaded, severity: Literal["error", "warning"], path: tuple[str | int, ...], message: str
 ) -> Finding:
     """A finding about the config key at ``path``, with its file and line."""
-    from broadcaster.config import dotted
+    from broadcaster.config_yaml import dotted
 
     return Finding(severity, str(loaded.path), loaded.line_of(*path), dotted(path), message)
 

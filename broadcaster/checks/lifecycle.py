@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from broadcaster.checks.finding import Finding, finding
 
 if TYPE_CHECKING:
-    from broadcaster.config import Loaded
+    from broadcaster.config_model import Loaded
 
 
 def lifecycle_findings(loaded: Loaded) -> list[Finding]:

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from broadcaster.checks.finding import Finding, day_entries, finding, format_day
 
 if TYPE_CHECKING:
-    from broadcaster.config import Closure, Loaded
+    from broadcaster.config_model import Loaded
+    from broadcaster.config_sections import Closure
 
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from broadcaster.config import Config
+from broadcaster.config_model import Config
 from broadcaster.notices import hours
 from broadcaster.notices.article import (
     ArticleEvent,

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-from broadcaster.config import Config
+from broadcaster.config_model import Config
 from broadcaster.notices.base import Moment, Occasion, PostFields, digest, slug
 
 

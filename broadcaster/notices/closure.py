@@ -15,7 +15,8 @@ from datetime import date, timedelta
 from typing import Any, ClassVar, Self, TypeVar
 from zoneinfo import ZoneInfo
 
-from broadcaster.config import Closure, Config
+from broadcaster.config_model import Config
+from broadcaster.config_sections import Closure
 from broadcaster.notices.base import Moment, Occasion, PostFields, digest, midnight, slug
 
 

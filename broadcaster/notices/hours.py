@@ -13,7 +13,8 @@ from datetime import date, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from broadcaster.config import Config, HoursChange
+from broadcaster.config_model import Config
+from broadcaster.config_sections import HoursChange
 from broadcaster.notices.base import Moment, Occasion
 from broadcaster.notices.closure import ClosureNotice, day_notice_id, day_notices
 

@@ -13,19 +13,14 @@ in Starlette's thread pool and the event loop never waits on a disk.
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import jinja2
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from broadcaster.channels.email import tokens as unsubscribe_tokens
+from broadcaster.channels.settings.email import EmailConfig
 from broadcaster.config import Loaded, Secrets
 from broadcaster.errors import SetupError
 from broadcaster.ledger import Ledger
@@ -35,58 +30,9 @@ from broadcaster.serve import files, ops, signup, unsubscribe
 from broadcaster.serve.confirm import Confirmer
 from broadcaster.serve.guard import MAX_BODY, BodyLimit, RateLimiter, origin_of
 from broadcaster.serve.signing import MIN_SECRET_LENGTH
+from broadcaster.serve.state import Serve, random_id
 
 log = logging.getLogger("broadcaster.serve")
-T = TypeVar("T")
-
-
-@dataclass
-class Serve:
-    """Everything the handlers share; one per process."""
-
-    loaded: Loaded
-    ledger: Ledger
-    book: SubscriberBook
-    pages: jinja2.Environment
-    key: bytes  # BROADCAST_SERVE_SECRET: form tokens, confirmation and undo links
-    unsubscribe_key: bytes | None  # BROADCAST_EMAIL_UNSUBSCRIBE_SECRET: the links in email
-    confirmer: Confirmer | None  # None: sign-up is off (no email channel, or serve.signup)
-    per_ip: RateLimiter
-    per_address: RateLimiter
-    allowed_origins: frozenset[str] = field(default_factory=frozenset)
-
-    @property
-    def settings(self) -> Any:
-        assert self.loaded.config.serve is not None
-        return self.loaded.config.serve
-
-    @property
-    def site(self) -> dict[str, str]:
-        site = self.loaded.config.site
-        return {"name": site.name, "url": site.url, "language": site.language}
-
-    async def db(self, work: Callable[..., T], *args: Any) -> T:
-        """Run a ledger query off the event loop."""
-        return await run_in_threadpool(work, *args)
-
-    def page(self, request: Request, name: str, status: int = 200, **context: Any) -> Response:
-        """A page from ``serve/<name>.html``, with the headers every page needs."""
-        template = self.pages.get_template(f"serve/{name}.html")
-        html = template.render(site=self.site, prefix=request.scope.get("root_path", ""), **context)
-        return HTMLResponse(html, status_code=status, headers=page_headers(self))
-
-
-def page_headers(serve: Serve) -> dict[str, str]:
-    actions = " ".join(["'self'", *sorted(serve.allowed_origins)])
-    return {
-        "Cache-Control": "no-store",
-        "Referrer-Policy": "same-origin",  # no-referrer would make Origin "null"
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": (
-            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-            f"form-action 'self' {actions}; frame-ancestors 'none'; base-uri 'none'"
-        ),
-    }
 
 
 def build_state(loaded: Loaded, secrets: Secrets, ledger: Ledger) -> Serve:
@@ -109,7 +55,7 @@ def build_state(loaded: Loaded, secrets: Secrets, ledger: Ledger) -> Serve:
         )
     pages = page_environment(loaded)
     site = {"name": loaded.config.site.name, "url": loaded.config.site.url}
-    email = loaded.config.channels.email
+    email = loaded.config.channels.section("email", EmailConfig)
     confirmer = (
         Confirmer(email, secrets, ledger, pages, site)
         if email is not None and settings.signup
@@ -166,10 +112,6 @@ def _secret(value: Any, name: str, minimum: int) -> bytes | None:
     if len(text) < minimum:
         raise SetupError(name, f"is too short ({len(text)} characters)", f"use {minimum}+")
     return str(text).encode("utf-8")
-
-
-def random_id() -> str:
-    return os.urandom(8).hex()
 
 
 __all__ = ["Route", "Serve", "build_state", "create_app", "random_id"]

@@ -25,7 +25,8 @@ import jinja2
 
 from broadcaster.channels.email import _transport
 from broadcaster.channels.email.message import Envelope, Sender
-from broadcaster.config import EmailConfig, Secrets
+from broadcaster.channels.settings.email import EmailConfig
+from broadcaster.config import Secrets
 from broadcaster.errors import DeliveryError, NoReply, RetryableError
 from broadcaster.ledger import Group, Ledger
 

@@ -19,9 +19,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from broadcaster.channels.cards import FOLDER
+from broadcaster.channels.settings.banner import BannerConfig
 
 if TYPE_CHECKING:
-    from broadcaster.serve.app import Serve
+    from broadcaster.serve.state import Serve
 
 TYPES = {
     "banner.json": "application/json; charset=utf-8",
@@ -52,7 +53,7 @@ def routes(serve: Serve) -> list[Route]:
 
 
 async def _file(serve: Serve, request: Request, name: str) -> Response:
-    banner = serve.loaded.config.channels.banner
+    banner = serve.loaded.config.channels.section("banner", BannerConfig)
     media = TYPES.get(name) or ("image/jpeg" if name.startswith(f"{FOLDER}/") else None)
     if banner is None or media is None:
         return _missing()

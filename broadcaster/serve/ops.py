@@ -27,7 +27,7 @@ from broadcaster.ledger import STATES
 from broadcaster.ledger.schema import suppressions
 
 if TYPE_CHECKING:
-    from broadcaster.serve.app import Serve
+    from broadcaster.serve.state import Serve
 
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 

@@ -43,7 +43,7 @@ def serve_command(
 
     Listens on serve.host:serve.port (default 127.0.0.1:8080); put it behind your web server.
     Needs the serve extra: pip install 'broadcaster[serve]'."""
-    from broadcaster.cli import load_config
+    from broadcaster.cli_common import load_config
     from broadcaster.runtime import open_ledger
     from broadcaster.serve import require_extra
 

@@ -37,7 +37,7 @@ from broadcaster.serve.signing import BadToken, sign, verify
 from broadcaster.subscribers import clean_name, normalise
 
 if TYPE_CHECKING:
-    from broadcaster.serve.app import Serve
+    from broadcaster.serve.state import Serve
 
 log = logging.getLogger("broadcaster.serve")
 
@@ -82,7 +82,7 @@ def routes(serve: Serve) -> list[Route]:
 
 
 def form_token(serve: Serve) -> str:
-    from broadcaster.serve.app import random_id
+    from broadcaster.serve.state import random_id
 
     return sign("form", {"r": random_id()}, serve.key, FORM_TTL)
 

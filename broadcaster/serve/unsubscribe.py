@@ -28,7 +28,7 @@ from broadcaster.serve.signing import BadToken, sign, verify
 from broadcaster.serve.signup import check_form, form_token
 
 if TYPE_CHECKING:
-    from broadcaster.serve.app import Serve
+    from broadcaster.serve.state import Serve
 
 UNDO_TTL = 7 * 24 * 3600
 ONE_CLICK = "One-Click"

@@ -23,8 +23,9 @@ from typer.testing import CliRunner
 from broadcaster import config as config_module
 from broadcaster.channels.base import Skipped
 from broadcaster.channels.email import EmailChannel, email_channel, tokens
+from broadcaster.channels.settings.email import EmailConfig
 from broadcaster.cli import app
-from broadcaster.config import EmailConfig, Secrets
+from broadcaster.config import Secrets
 from broadcaster.errors import ConfigError
 from broadcaster.ledger import Delivery, Ledger
 from broadcaster.report import Report

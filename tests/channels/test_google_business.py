@@ -15,17 +15,16 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from broadcaster.channels.google_business import (
-    OURS_KEY,
-    GoogleBusinessChannel,
-    GoogleToken,
+from broadcaster.channels.google_business import OURS_KEY, GoogleBusinessChannel
+from broadcaster.channels.google_special_hours import (
     closed_period,
     merge,
     special_days,
     special_period,
 )
+from broadcaster.channels.google_token import GoogleToken
+from broadcaster.channels.settings.google_business import GoogleBusinessConfig
 from broadcaster.cli import app
-from broadcaster.config import GoogleBusinessConfig
 from broadcaster.errors import PermanentError, RetryableError
 from tests.commands import broadcast as run_broadcast
 from tests.commands import history

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from broadcaster.channels.base import Outgoing
+from broadcaster.channels.settings.webhook import WebhookConfig
 from broadcaster.channels.webhook import (
     SignatureError,
     WebhookChannel,
@@ -26,7 +27,7 @@ from broadcaster.channels.webhook import (
     verify_signature,
 )
 from broadcaster.cli import app
-from broadcaster.config import Site, WebhookConfig
+from broadcaster.config import Site
 from broadcaster.errors import PermanentError, RetryableError
 from tests.fakes.conftest import Running, running
 from tests.fakes.support import ARTICLE_URL, article, outgoing

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from itertools import islice
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import quote
 
 from pydantic import SecretStr
@@ -36,11 +36,15 @@ from broadcaster.channels.email.message import Envelope, Prepared, Recipient, Se
 from broadcaster.channels.email.progress import SendProgress
 from broadcaster.channels.email.smtp import SmtpSettings, SmtpTransport
 from broadcaster.channels.email.transport import Transport
-from broadcaster.config import Config, EmailConfig, Secrets
+from broadcaster.channels.settings.email import EmailConfig
+from broadcaster.config import Config, Secrets
 from broadcaster.errors import DeliveryError
 from broadcaster.ledger import Ledger
 from broadcaster.ledger.subscribers import SubscriberBook
 from broadcaster.notices.base import about_days
+
+if TYPE_CHECKING:
+    from broadcaster.channels import Deps
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +233,11 @@ class EmailChannel(Channel):
         return prepared
 
 
+def from_config(section: EmailConfig, deps: Deps) -> EmailChannel | Skipped:
+    """``channels.email`` and its secrets as a channel (see :func:`email_channel`)."""
+    return email_channel(section, deps.secrets, deps.store)
+
+
 def email_channel(section: EmailConfig, secrets: Secrets, store: object) -> EmailChannel | Skipped:
     """The channel for ``channels.email``, or Skipped with what is missing."""
     signer = _signer(section, secrets.email_unsubscribe_secret)
@@ -261,7 +270,7 @@ def email_channel(section: EmailConfig, secrets: Secrets, store: object) -> Emai
 
 def subscriber_warnings(config: Config) -> list[str]:
     """For ``broadcast validate``: unreadable file, invalid and repeated rows."""
-    section = config.channels.email
+    section = config.channels.section("email", EmailConfig)
     if section is None:
         return []
     try:

@@ -1,8 +1,9 @@
 """SMTP: a small pool of persistent connections, each carrying many messages, pipelined.
 
 aiosmtplib opens every connection -- TCP or TLS, greeting, EHLO, STARTTLS, AUTH -- and then
-hands the socket to :class:`_Replies`, a reader that lets several commands be outstanding:
-aiosmtplib itself waits for each reply before the next command, so it cannot pipeline.
+hands the socket to a reader that lets several commands be outstanding
+(:mod:`broadcaster.channels.email.smtp_session`): aiosmtplib itself waits for each reply
+before the next command, so it cannot pipeline.
 On a server that offers PIPELINING (RFC 2920; Postfix, Gmail and SES all do), a message is
 two writes -- ``MAIL, RCPT, DATA`` then the content, ``.``, and already the *next* message's
 ``MAIL, RCPT, DATA`` -- so each message costs one round trip instead of four. Without
@@ -26,24 +27,22 @@ Every reply maps onto one outcome::
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import Literal
 
 import aiosmtplib
 
 from broadcaster.channels.email.message import Envelope
+from broadcaster.channels.email.smtp_session import Lost, Reply, Session
 from broadcaster.channels.email.transport import Outcome
 from broadcaster.errors import DeliveryError, NoReply, PermanentError, RetryableError
 
 COOL_OFF = 30.0  # seconds without connection attempts after one failed
 SETUP_RETRY = 3600.0  # retry_after when the sender's configuration must be fixed first
 DOWN_RETRY = 60.0  # retry_after while the server cannot be reached
-MAX_REPLY = 65536
-DOT_LINE = re.compile(rb"^\.", re.MULTILINE)
 Emit = Callable[[Envelope, Outcome], None]
 
 
@@ -60,162 +59,12 @@ class SmtpSettings:
     timeout: float = 30.0
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
-    code: int
-    text: str
-
-    def __str__(self) -> str:
-        return f"{self.code} {self.text}".strip()
-
-
-class _Lost(Exception):
-    """The connection is gone: closed, reset, garbled or silent for too long."""
-
-
-class _Replies(asyncio.Protocol):
-    """Splits the server's byte stream into replies, however many are outstanding."""
-
-    def __init__(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport
-        self._buffer = bytearray()
-        self._lines: list[str] = []
-        self._ready: deque[Reply] = deque()
-        self._waiter: asyncio.Future[None] | None = None
-        self._lost: str | None = None
-
-    def data_received(self, data: bytes) -> None:
-        self._buffer += data
-        while (end := self._buffer.find(b"\n")) >= 0:
-            line = bytes(self._buffer[:end]).rstrip(b"\r")
-            del self._buffer[: end + 1]
-            if not line[:3].isdigit():
-                self._lose(f"garbled reply {line[:40]!r}")
-                self.transport.close()
-                return
-            self._lines.append(line[4:].decode("utf-8", "replace").strip())
-            if line[3:4] != b"-":
-                self._ready.append(Reply(int(line[:3]), " ".join(self._lines)))
-                self._lines = []
-        if len(self._buffer) > MAX_REPLY:
-            self._lose("reply too long")
-            self.transport.close()
-        self._wake()
-
-    def eof_received(self) -> bool:
-        self._lose("the server closed the connection")
-        return False
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._lose(f"connection lost ({exc})" if exc else "connection closed")
-
-    async def read(self, timeout: float) -> Reply:
-        while not self._ready:
-            if self._lost is not None:
-                raise _Lost(self._lost)
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                async with asyncio.timeout(timeout):
-                    await self._waiter
-            except TimeoutError:
-                self._lose(f"no reply within {timeout:g}s")
-                self.transport.close()
-        return self._ready.popleft()
-
-    def _lose(self, reason: str) -> None:
-        self._lost = self._lost or reason
-        self._wake()
-
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-
-class _Session:
-    """One open connection: its reply reader and how many messages it has carried."""
-
-    def __init__(self, smtp: aiosmtplib.SMTP, settings: SmtpSettings) -> None:
-        assert smtp.transport is not None
-        self.smtp = smtp
-        self.transport = cast(asyncio.Transport, smtp.transport)
-        self.replies = _Replies(self.transport)
-        self.transport.set_protocol(self.replies)
-        self.pipelining = smtp.supports_extension("pipelining")
-        self.timeout = settings.timeout
-        self.limit = settings.messages_per_connection
-        self.sent = 0
-        self.presented: Envelope | None = None  # whose MAIL/RCPT/DATA are already written
-
-    @property
-    def alive(self) -> bool:
-        return not self.transport.is_closing()
-
-    def room_for_two(self) -> bool:
-        return self.sent + 2 <= self.limit
-
-    def write(self, data: bytes) -> None:
-        if self.transport.is_closing():
-            raise _Lost("connection closed")
-        self.transport.write(data)
-
-    async def open(self, envelope: Envelope) -> tuple[str, Reply] | None:
-        """Start the transaction; None when the server waits for content, else the refusal."""
-        commands = _commands(envelope)
-        if self.pipelining and self.presented is not envelope:
-            self.write(b"".join(commands))
-        self.presented = None
-        for stage, command, wanted in zip(
-            ("MAIL", "RCPT", "DATA"), commands, (2, 2, 3), strict=True
-        ):
-            if not self.pipelining:
-                self.write(command)
-            reply = await self.replies.read(self.timeout)
-            if reply.code // 100 != wanted:
-                await self._abandon(reply, remaining=2 - ("MAIL", "RCPT", "DATA").index(stage))
-                return stage, reply
-        return None
-
-    def send_content(self, envelope: Envelope, following: Envelope | None) -> None:
-        data = DOT_LINE.sub(b"..", envelope.data) + b".\r\n"
-        if following is not None:
-            data += b"".join(_commands(following))
-            self.presented = following
-        self.write(data)
-        self.sent += 1
-
-    async def _abandon(self, reply: Reply, remaining: int) -> None:
-        """After a refusal: read the replies still due (pipelined), then RSET."""
-        if reply.code == 421:
-            self.transport.close()
-            return
-        if self.pipelining:
-            for _ in range(remaining):
-                if (await self.replies.read(self.timeout)).code == 354:
-                    self.transport.close()  # DATA accepted after all: never send an empty message
-                    return
-        self.write(b"RSET\r\n")
-        await self.replies.read(self.timeout)
-
-    async def quit(self) -> None:
-        try:
-            if self.alive:
-                self.write(b"QUIT\r\n")
-                await self.replies.read(min(self.timeout, 5.0))
-        except _Lost:
-            pass
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        self.smtp.close()
-
-
 class SmtpTransport:
     """Sends envelopes over up to ``connections`` persistent connections at once."""
 
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
-        self._sessions: list[_Session | None] = [None] * settings.connections
+        self._sessions: list[Session | None] = [None] * settings.connections
         self._resting_until = 0.0
         self._down = ""
 
@@ -295,7 +144,7 @@ class SmtpTransport:
                 session.send_content(envelope, following)
                 content_sent = True
                 reply = await session.replies.read(session.timeout)
-            except _Lost as lost:
+            except Lost as lost:
                 self._drop(slot)
                 if following is not None:
                     queue.put_back(following)
@@ -310,7 +159,7 @@ class SmtpTransport:
             if not session.alive or (carried is None and session.sent >= session.limit):
                 await self._retire(slot)
 
-    async def _session(self, slot: int) -> _Session | DeliveryError:
+    async def _session(self, slot: int) -> Session | DeliveryError:
         session = self._sessions[slot]
         if session is not None and session.alive:
             return session
@@ -327,7 +176,7 @@ class SmtpTransport:
         self._sessions[slot] = session
         return session
 
-    async def _connect(self) -> _Session:
+    async def _connect(self) -> Session:
         s = self.settings
         smtp = aiosmtplib.SMTP(
             hostname=s.host,
@@ -353,7 +202,7 @@ class SmtpTransport:
         except (aiosmtplib.SMTPException, OSError) as exc:
             smtp.close()
             raise RetryableError(f"cannot connect to SMTP {s.host}:{s.port}: {exc}") from None
-        return _Session(smtp, s)
+        return Session(smtp, timeout=s.timeout, limit=s.messages_per_connection)
 
     async def _retire(self, slot: int) -> None:
         session, self._sessions[slot] = self._sessions[slot], None
@@ -385,14 +234,6 @@ class _Queue:
             self._put_back_once.add(envelope.ref)
         self._back.appendleft(envelope)
         return True
-
-
-def _commands(envelope: Envelope) -> tuple[bytes, bytes, bytes]:
-    return (
-        b"MAIL FROM:<" + envelope.sender.encode("ascii") + b">\r\n",
-        b"RCPT TO:<" + envelope.recipient.encode("ascii") + b">\r\n",
-        b"DATA\r\n",
-    )
 
 
 def _receipt(envelope: Envelope, reply: Reply) -> Outcome:
