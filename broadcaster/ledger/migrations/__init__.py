@@ -25,18 +25,9 @@ import logging
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-#: the newest revision, which ``schema.metadata`` describes
-HEAD = "0002"
-#: the revision a ledger from before migrations is taken over at
-BASELINE = "0001"
+from broadcaster.ledger.migrations.revision import BASELINE, HEAD, UnknownRevision
 
-
-class UnknownRevision(Exception):
-    """The ledger is at a revision this version does not have: a newer one migrated it."""
-
-    def __init__(self, revision: str) -> None:
-        super().__init__(revision)
-        self.revision = revision
+__all__ = ["BASELINE", "HEAD", "UnknownRevision", "ensure_current", "stamped", "upgrade"]
 
 
 def ensure_current(engine: Engine) -> str | None:

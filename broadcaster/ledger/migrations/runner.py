@@ -15,7 +15,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
-from broadcaster.ledger.migrations import BASELINE, HEAD, UnknownRevision, baseline
+from broadcaster.ledger.migrations import baseline
+from broadcaster.ledger.migrations.revision import BASELINE, HEAD, UnknownRevision
 
 #: ``pg_advisory_xact_lock`` key every broadcaster migrates under: "broadcas" in ASCII
 LOCK_KEY = 0x62726F6164636173
