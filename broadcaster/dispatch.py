@@ -12,10 +12,8 @@ the report; the breaker pauses a channel that fails pass after pass.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 
@@ -24,7 +22,6 @@ from broadcaster.breaker import STORM_LIMIT, Breaker
 from broadcaster.channels import Deps, build_channels, known_channels
 from broadcaster.channels.base import Channel, Publisher, Skipped
 from broadcaster.config import Loaded, Secrets
-from broadcaster.errors import DeliveryError
 from broadcaster.ledger import Group, Ledger
 from broadcaster.lifecycle import correctable
 from broadcaster.notices import Notice, about_days
@@ -42,7 +39,7 @@ from broadcaster.schedule import (
     routes,
     timed_moments,
 )
-from broadcaster.send import Parcel, Sender
+from broadcaster.send import Parcel, Sender, check_publisher_plan, leases_kept_fresh
 from broadcaster.sources import gather_notices
 
 __all__ = ["Dispatcher", "Job", "Report", "Row", "Selection"]
@@ -115,7 +112,7 @@ class Dispatcher:
             for channel in self.channels
             if selection.channels is None or channel.name in selection.channels
         ]
-        async with self._heartbeat(dry_run):
+        async with leases_kept_fresh(self.ledger, dry_run=dry_run):
             for rows in await asyncio.gather(*lanes):
                 report.rows.extend(rows)
         report.rows.extend(self._unconfigured(selection))
@@ -128,27 +125,6 @@ class Dispatcher:
             lifecycle.remember_told(self.ledger, correctable(current), told_here)
             await asyncio.gather(*(c.aclose() for c in self.channels if isinstance(c, Channel)))
         return report
-
-    @asynccontextmanager
-    async def _heartbeat(self, dry_run: bool) -> AsyncIterator[None]:
-        """While sending, keep this process's leases fresh, so a slow but live pass is never
-        mistaken for a dead one (and its deliveries never reaped to ``unknown``)."""
-        if dry_run:
-            yield
-            return
-
-        async def beat() -> None:
-            while True:
-                await asyncio.sleep(self.ledger.lease.total_seconds() / 3)
-                self.ledger.extend_leases()
-
-        task = asyncio.create_task(beat())
-        try:
-            yield
-        finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
 
     def preview(
         self, notice: Notice, names: Sequence[str] | None = None
@@ -305,7 +281,7 @@ class Dispatcher:
                 group = Group(row.notice_id, row.occasion, channel.name)
                 rows.append(settled(row, self.ledger.states(group)) or row)
             if self.check_publishers:
-                await _check_plan(channel, entries, now, rows)
+                await check_publisher_plan(channel, entries, now, rows)
             return rows
         sender = Sender(self.ledger, self.retry, now, self.stop)
         return rows + await sender.publish(channel, entries, shown, force=selection.force)
@@ -318,22 +294,6 @@ class Dispatcher:
             for name in known_channels()
             if name not in configured and (selection.channels is None or name in selection.channels)
         ]
-
-
-async def _check_plan(
-    channel: Publisher, entries: list[dict[str, Any]], now: datetime, rows: list[Row]
-) -> None:
-    """``broadcast plan``: the publisher's own verdict on the change a run would make."""
-    failed = False
-    try:
-        note = await channel.check_plan(entries, now)
-    except DeliveryError as exc:
-        note, failed = f"would fail: {exc.message}", True
-    if note and not rows:  # only a removal (a cancelled closure) would change the target
-        rows.append(Row("*", "banner", channel.name, "due"))
-    for row in rows:
-        if note and row.status in ("due", "already sent"):
-            row.mark("failed" if failed and row.status == "due" else row.status, note)
 
 
 #: what a job that went wrong in this pass shows: each counts toward the storm limit and

@@ -21,7 +21,8 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -353,3 +354,42 @@ def outgoing_for(
         facts=notice.facts(),
         uncertain=uncertain,
     )
+
+
+@asynccontextmanager
+async def leases_kept_fresh(ledger: Ledger, *, dry_run: bool) -> AsyncIterator[None]:
+    """While a pass sends, keep this process's leases fresh, so a slow but live pass is never
+    mistaken for a dead one (and its deliveries never reaped to ``unknown``)."""
+    if dry_run:
+        yield
+        return
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(ledger.lease.total_seconds() / 3)
+            ledger.extend_leases()
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
+
+async def check_publisher_plan(
+    channel: Publisher, entries: list[dict[str, Any]], now: datetime, rows: list[Row]
+) -> None:
+    """``broadcast plan``: the publisher's own verdict on the change a run would make
+    (Google's ``validateOnly``), written onto the plan's rows; nothing is claimed."""
+    failed = False
+    try:
+        note = await channel.check_plan(entries, now)
+    except DeliveryError as exc:
+        note, failed = f"would fail: {exc.message}", True
+    if note and not rows:  # only a removal (a cancelled closure) would change the target
+        rows.append(Row("*", "banner", channel.name, "due"))
+    for row in rows:
+        if note and row.status in ("due", "already sent"):
+            row.mark("failed" if failed and row.status == "due" else row.status, note)
