@@ -158,22 +158,29 @@ def day_notice_id(
     return notice_id, all_outlets
 
 
+def day_fields(
+    prefix: str, entry: Closure, outlets: tuple[str, ...], site_outlets: list[str], used: set[str]
+) -> dict[str, Any]:
+    """What every notice about days takes from its config entry (a closure, an hours change)."""
+    notice_id, all_outlets = day_notice_id(prefix, entry, outlets, site_outlets, used)
+    return {
+        "id": notice_id,
+        "start": entry.start,
+        "end": entry.last_day,
+        "resume": entry.resume or entry.last_day + timedelta(days=1),
+        "reason": entry.reason.strip(),
+        "outlets": outlets,
+        "all_outlets": all_outlets,
+        "announce_days_before": entry.announce_days_before,
+        "remind_days_before": entry.remind_days_before,
+        "message": entry.message.strip() if entry.message else None,
+    }
+
+
 def _closure_notice(
     closure: Closure, outlets: tuple[str, ...], site_outlets: list[str], used: set[str]
 ) -> ClosureNotice:
-    notice_id, all_outlets = day_notice_id("closure", closure, outlets, site_outlets, used)
-    return ClosureNotice(
-        id=notice_id,
-        start=closure.start,
-        end=closure.last_day,
-        resume=closure.resume or closure.last_day + timedelta(days=1),
-        reason=closure.reason.strip(),
-        outlets=outlets,
-        all_outlets=all_outlets,
-        announce_days_before=closure.announce_days_before,
-        remind_days_before=closure.remind_days_before,
-        message=closure.message.strip() if closure.message else None,
-    )
+    return ClosureNotice(**day_fields("closure", closure, outlets, site_outlets, used))
 
 
 def sample_closure(config: Config) -> ClosureNotice:

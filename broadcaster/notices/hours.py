@@ -9,14 +9,14 @@ times. There is no "we are open again" message: the next day simply has the usua
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from broadcaster.config_model import Config
 from broadcaster.config_sections import HoursChange
 from broadcaster.notices.base import Moment, Occasion
-from broadcaster.notices.closure import ClosureNotice, day_notice_id, day_notices
+from broadcaster.notices.closure import ClosureNotice, day_fields, day_notices
 
 #: every occasion an hours change can have
 OCCASIONS: frozenset[Occasion] = frozenset({"announce", "remind", "banner", "update", "cancel"})
@@ -53,21 +53,8 @@ def hours_notices(config: Config) -> tuple[list[HoursNotice], list[str]]:
 def _hours_notice(
     change: HoursChange, outlets: tuple[str, ...], site_outlets: list[str], used: set[str]
 ) -> HoursNotice:
-    notice_id, all_outlets = day_notice_id("hours", change, outlets, site_outlets, used)
-    return HoursNotice(
-        id=notice_id,
-        start=change.start,
-        end=change.last_day,
-        resume=change.resume or change.last_day + timedelta(days=1),
-        reason=change.reason.strip(),
-        outlets=outlets,
-        all_outlets=all_outlets,
-        announce_days_before=change.announce_days_before,
-        remind_days_before=change.remind_days_before,
-        message=change.message.strip() if change.message else None,
-        opens=change.opens,
-        closes=change.closes,
-    )
+    fields = day_fields("hours", change, outlets, site_outlets, used)
+    return HoursNotice(**fields, opens=change.opens, closes=change.closes)
 
 
 def sample_hours(config: Config) -> HoursNotice:
