@@ -8,10 +8,11 @@ which revision a ledger is at. Exit status: 0 done, 2 the config or the database
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import typer
 
+from broadcaster.cli_common import ConfigOpt
 from broadcaster.console import GuardedGroup, out, plain
 
 if TYPE_CHECKING:  # the ledger (SQLAlchemy) is loaded by the command that runs, not by --help
@@ -22,16 +23,6 @@ db_app = typer.Typer(
     no_args_is_help=True,
     help="The ledger's schema: which revision, and upgrading it.",
 )
-
-ConfigOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--config",
-        "-c",
-        metavar="FILE",
-        help="The YAML config (default: $BROADCAST_CONFIG, else config/broadcaster.yaml).",
-    ),
-]
 
 
 @db_app.command("current")

@@ -39,7 +39,8 @@ from broadcaster.schedule import (
     routes,
     timed_moments,
 )
-from broadcaster.send import Parcel, Sender, check_publisher_plan, leases_kept_fresh
+from broadcaster.send import Parcel, Sender, check_publisher_plan
+from broadcaster.send_stream import leases_kept_fresh
 from broadcaster.sources import gather_notices
 
 __all__ = ["Dispatcher", "Job", "Report", "Row", "Selection"]

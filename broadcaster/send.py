@@ -21,18 +21,17 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
+from functools import cached_property, partial
 from itertools import islice
 from typing import Any
 
 from broadcaster.channels.base import Channel, Outgoing, Publisher, Receipt, Target
 from broadcaster.errors import DeliveryError, NoReply, RetryableError
 from broadcaster.ledger import Claim, Group, Ledger
-from broadcaster.notices import Notice
+from broadcaster.notices import Notice, PostFields
 from broadcaster.render import Message
 from broadcaster.report import Row, settled, summarise
 from broadcaster.retry import RetryPolicy
@@ -55,6 +54,24 @@ class Parcel:
     message: Message
     render_id: int | None
     edit_of: str | None = None  # the occasion whose post is edited instead of posting anew
+
+    @cached_property
+    def said(self) -> Said:
+        """What the notice says of itself: once per message, not once per target (a list of
+        100,000 subscribers would build its facts 100,000 times)."""
+        return Said.of(self.notice)
+
+
+@dataclass(frozen=True)
+class Said:
+    """What every delivery of a notice carries besides its text: its post fields and facts."""
+
+    fields: PostFields
+    facts: dict[str, Any]
+
+    @classmethod
+    def of(cls, notice: Notice) -> Said:
+        return cls(notice.post_fields(), notice.facts())
 
 
 @dataclass
@@ -255,6 +272,7 @@ class Sender:
             delivery_id=claim.id,
             original=original,
             uncertain=claim.uncertain,
+            said=parcel.said,
         )
 
     async def _deliver(
@@ -335,9 +353,12 @@ def outgoing_for(
     delivery_id: int = 0,
     original: Receipt | None = None,
     uncertain: bool = False,
+    said: Said | None = None,
 ) -> Outgoing:
-    """The delivery a channel is handed: the message, and what the notice says of itself."""
-    fields = notice.post_fields()
+    """The delivery a channel is handed: the message, and what the notice says of itself
+    (``said``, when the caller already asked it)."""
+    said = said or Said.of(notice)
+    fields = said.fields
     return Outgoing(
         delivery_id=delivery_id,
         key=f"{group.notice_id}/{group.occasion}/{group.channel}/{target.key}/{group.seq}",
@@ -351,31 +372,9 @@ def outgoing_for(
         title=fields.title,
         summary=fields.summary,
         original=original,
-        facts=notice.facts(),
+        facts=said.facts,
         uncertain=uncertain,
     )
-
-
-@asynccontextmanager
-async def leases_kept_fresh(ledger: Ledger, *, dry_run: bool) -> AsyncIterator[None]:
-    """While a pass sends, keep this process's leases fresh, so a slow but live pass is never
-    mistaken for a dead one (and its deliveries never reaped to ``unknown``)."""
-    if dry_run:
-        yield
-        return
-
-    async def beat() -> None:
-        while True:
-            await asyncio.sleep(ledger.lease.total_seconds() / 3)
-            ledger.extend_leases()
-
-    task = asyncio.create_task(beat())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
 
 
 async def check_publisher_plan(

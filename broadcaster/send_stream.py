@@ -9,14 +9,16 @@ started; its other claims are released to the next pass. The ledger's writes for
 -- claims, ``sending`` marks, outcomes -- run in order on a thread of their own
 (:class:`Writer`), so the event loop keeps every connection busy while a transaction commits;
 a ``sending`` mark is written one group ahead and is known to be committed before any
-delivery of its group is handed over.
+delivery of its group is handed over. While a pass sends, :func:`leases_kept_fresh` keeps
+its claims alive.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -208,3 +210,25 @@ def unknown_since(channel: Channel) -> datetime | None:
     ``unknown`` may be repeated on ``channel``; None when no repeat is safe."""
     window = channel.repeat_unknown_within
     return None if window is None else datetime.now(UTC) - window
+
+
+@asynccontextmanager
+async def leases_kept_fresh(ledger: Ledger, *, dry_run: bool) -> AsyncIterator[None]:
+    """While a pass sends, keep this process's leases fresh, so a slow but live pass is never
+    mistaken for a dead one (and its deliveries never reaped to ``unknown``)."""
+    if dry_run:
+        yield
+        return
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(ledger.lease.total_seconds() / 3)
+            ledger.extend_leases()
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task

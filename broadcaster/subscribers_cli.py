@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, TextIO
 import typer
 from rich.table import Table
 
+from broadcaster.cli_common import ConfigOpt
 from broadcaster.console import GuardedGroup, out, plain, warning
 from broadcaster.errors import SetupError
 
@@ -29,10 +30,6 @@ subscribers_app = typer.Typer(
     no_args_is_help=True,
     help="Email subscribers kept in the ledger database (sign-ups and imports).",
 )
-ConfigOpt = Annotated[
-    str | None,
-    typer.Option("--config", "-c", metavar="FILE", help="The YAML config"),
-]
 EXPORT_COLUMNS = ("email", "name", "status", "topics", "source", "created_at", "confirmed_at")
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 from rich.table import Table
 
+from broadcaster.cli_common import ConfigOpt
 from broadcaster.console import GuardedGroup, out, plain
 from broadcaster.errors import SetupError
 
@@ -36,9 +37,7 @@ def _overrides(loaded: Loaded) -> Path | None:
 
 @templates_app.command("list")
 def list_templates(
-    config: Annotated[
-        str | None, typer.Option("--config", "-c", metavar="FILE", help="The YAML config")
-    ] = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Every template, and the file it is read from (yours or the built-in one)."""
     from broadcaster.render import BUILTIN_TEMPLATES, template_sources
@@ -58,9 +57,7 @@ def copy_template(
     name: Annotated[
         str, typer.Argument(metavar="NAME", help="e.g. email/closure.txt (see `templates list`)")
     ],
-    config: Annotated[
-        str | None, typer.Option("--config", "-c", metavar="FILE", help="The YAML config")
-    ] = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Put a built-in template into your templates folder, to edit; never overwrites."""
     from broadcaster.render import template_sources

@@ -12,11 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from typing import TYPE_CHECKING, Annotated
-
-import typer
+from typing import TYPE_CHECKING
 
 from broadcaster import logs
+from broadcaster.cli_common import ConfigOpt, LogOpt
 
 if TYPE_CHECKING:  # loaded by the command that runs, not by --help
     from broadcaster.config import Loaded, Secrets
@@ -26,18 +25,8 @@ log = logging.getLogger("broadcaster.serve")
 
 
 def serve_command(
-    config: Annotated[
-        str | None,
-        typer.Option(
-            "--config",
-            "-c",
-            metavar="FILE",
-            help="The YAML config (default: $BROADCAST_CONFIG, else config/broadcaster.yaml).",
-        ),
-    ] = None,
-    log_format: Annotated[
-        str, typer.Option("--log-format", metavar="text|json", help="How log lines are written.")
-    ] = "text",
+    config: ConfigOpt = None,
+    log_format: LogOpt = "text",
 ) -> None:
     """Serve sign-up, one-click unsubscribe, the banner files, /healthz and /metrics.
 

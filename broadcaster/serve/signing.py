@@ -12,13 +12,14 @@ expire, because a message may be read years later.)
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
 import json
 import time
 from typing import Any, Literal
+
+from broadcaster.channels.email.tokens import b64url, unb64url
 
 Purpose = Literal["form", "confirm", "undo"]
 MIN_SECRET_LENGTH = 32
@@ -39,18 +40,18 @@ def sign(
     """A token for ``data``, valid for ``ttl`` seconds from ``now``."""
     expires = int((time.time() if now is None else now) + ttl)
     body = json.dumps({"p": purpose, "e": expires, "d": data}, separators=(",", ":"))
-    payload = _b64(body.encode("utf-8"))
-    return f"{payload}.{_b64(_mac(key, payload))}"
+    payload = b64url(body.encode("utf-8"))
+    return f"{payload}.{b64url(_mac(key, payload))}"
 
 
 def verify(token: str, purpose: Purpose, key: bytes, now: float | None = None) -> dict[str, Any]:
     """The data of a genuine, unexpired token made for ``purpose``; else BadToken."""
     payload, _, mac = token.strip().partition(".")
     try:
-        given = _unb64(mac)
+        given = unb64url(mac)
         if not payload or not hmac.compare_digest(given, _mac(key, payload)):
             raise BadToken("invalid")
-        body = json.loads(_unb64(payload))
+        body = json.loads(unb64url(payload))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         if isinstance(exc, BadToken):
             raise
@@ -71,13 +72,3 @@ def _mac(key: bytes, payload: str) -> bytes:
     return hmac.new(
         key, b"broadcaster/serve\x00" + payload.encode("ascii"), hashlib.sha256
     ).digest()[:16]
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    if not text.isascii():
-        raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -123,7 +123,7 @@ async def _subscribe(serve: Serve, request: Request) -> Response:
     form = await request.form()
     request_id = check_form(serve, request, form)
     if request_id is None:
-        return _refused(serve, request)
+        return refused(serve, request)
     client = request.client.host if request.client else "unknown"
     if not serve.per_ip.allow(client):
         response = serve.page(
@@ -177,7 +177,7 @@ async def _send(serve: Serve, confirmation: Confirmation) -> None:
 async def _confirm(serve: Serve, request: Request) -> Response:
     form = await request.form()
     if check_form(serve, request, form) is None:
-        return _refused(serve, request)
+        return refused(serve, request)
     try:
         data = verify(str(form.get("token", "")), "confirm", serve.key)
     except BadToken as bad:
@@ -223,7 +223,8 @@ def _closed(serve: Serve, request: Request) -> Response:
     )
 
 
-def _refused(serve: Serve, request: Request) -> Response:
+def refused(serve: Serve, request: Request) -> Response:
+    """A form that failed its CSRF check: the sign-up's, or the unsubscribe page's."""
     return serve.page(
         request,
         "problem",

@@ -25,7 +25,7 @@ from starlette.routing import Route
 from broadcaster.channels.email import tokens
 from broadcaster.ledger.subscribers import Topics
 from broadcaster.serve.signing import BadToken, sign, verify
-from broadcaster.serve.signup import check_form, form_token
+from broadcaster.serve.signup import check_form, form_token, refused
 
 if TYPE_CHECKING:
     from broadcaster.serve.state import Serve
@@ -114,7 +114,7 @@ async def _one_click(serve: Serve, request: Request) -> Response:
 async def _preferences(serve: Serve, request: Request) -> Response:
     form = await request.form()
     if check_form(serve, request, form) is None:
-        return _refused(serve, request)
+        return refused(serve, request)
     address = address_of(serve, str(form.get("token", "")))
     if address is None:
         return _invalid(serve, request)
@@ -126,7 +126,7 @@ async def _preferences(serve: Serve, request: Request) -> Response:
 async def _undo(serve: Serve, request: Request) -> Response:
     form = await request.form()
     if check_form(serve, request, form) is None:
-        return _refused(serve, request)
+        return refused(serve, request)
     try:
         address = str(verify(str(form.get("undo", "")), "undo", serve.key)["a"])
     except (BadToken, KeyError):
@@ -142,14 +142,4 @@ def _invalid(serve: Serve, request: Request) -> Response:
         400,
         title="This link cannot be used",
         message="This link is not valid. Please use the link exactly as it is in the email.",
-    )
-
-
-def _refused(serve: Serve, request: Request) -> Response:
-    return serve.page(
-        request,
-        "problem",
-        403,
-        title="Please try again",
-        message="This form has expired or was not sent from our page. Please reload it and try again.",
     )

@@ -25,8 +25,8 @@ _CONTEXT = b"broadcaster/unsubscribe\x00"
 
 def make(address: str, secret: str | bytes) -> str:
     """The token for ``address`` (already normalised: see broadcaster.subscribers.normalise)."""
-    encoded = _b64(address.encode("utf-8"))
-    return f"{VERSION}.{encoded}.{_b64(_mac(secret, encoded))}"
+    encoded = b64url(address.encode("utf-8"))
+    return f"{VERSION}.{encoded}.{b64url(_mac(secret, encoded))}"
 
 
 def verify(token: str, secret: str | bytes) -> str | None:
@@ -36,8 +36,8 @@ def verify(token: str, secret: str | bytes) -> str | None:
     if version != VERSION or not encoded or not mac:
         return None
     try:
-        given = _unb64(mac)
-        address = _unb64(encoded).decode("utf-8")
+        given = unb64url(mac)
+        address = unb64url(encoded).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
     if not hmac.compare_digest(given, _mac(secret, encoded)):
@@ -51,11 +51,12 @@ def _mac(secret: str | bytes, encoded: str) -> bytes:
     return hmac.new(key, message, hashlib.sha256).digest()[:16]
 
 
-def _b64(data: bytes) -> str:
+def b64url(data: bytes) -> str:
+    """Base64url without padding (also the serve app's signed links)."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _unb64(text: str) -> bytes:
+def unb64url(text: str) -> bytes:
     if not text.isascii():
         raise ValueError("not base64url")
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
