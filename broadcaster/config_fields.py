@@ -9,7 +9,7 @@ config load.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
@@ -30,6 +30,28 @@ class ChannelSection(Strict):
         """Whether this channel posts notice cards, which are written beside the banner files
         and fetched from there by the platform (so ``channels.banner.public_url`` is needed)."""
         return False
+
+    def told_in(self, site_languages: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+        """The languages of each message this channel gets per notice: by default one, in
+        the site's default language (a publisher shows every language itself)."""
+        return ((site_languages[0],),)
+
+
+class PostsText(ChannelSection):
+    """A channel that posts text to one audience: in which of the site's languages, and how.
+
+    ``languages: [en, zh]`` with ``layout: separate`` is one post per language (each counted,
+    shortened, claimed and recorded on its own); ``combined`` is one post with each language's
+    message in turn."""
+
+    languages: list[str] | None = None  # default: the site's default language only
+    layout: Literal["separate", "combined"] = "separate"
+
+    def told_in(self, site_languages: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+        languages = tuple(self.languages or site_languages[:1])
+        if self.layout == "combined" and len(languages) > 1:
+            return (languages,)
+        return tuple((language,) for language in languages)
 
 
 def api_url(value: str) -> str:
@@ -84,6 +106,39 @@ def email_address(value: str) -> str:
     except EmailNotValidError as exc:
         raise ValueError(f"{address!r}: {exc}") from None
     return value.strip()
+
+
+def localized(value: str | dict[str, str]) -> str | dict[str, str]:
+    """Text in one language, or ``{en: ..., zh: ...}``: each language's text non-empty.
+    (Which languages a site has is checked against ``site.languages`` by ``checks``.)"""
+    if isinstance(value, str):
+        return value
+    if not value:
+        raise ValueError("give the text, or one text per language like {en: ..., zh: ...}")
+    for language, text in value.items():
+        if not text.strip():
+            raise ValueError(f"the {language} text is empty")
+    return value
+
+
+#: text an admin may write per language: ``"Closed"`` or ``{en: "Closed", zh: "休息"}``
+Localized = Annotated[str | dict[str, str], AfterValidator(localized)]
+
+
+def text_in(value: str | dict[str, str], language: str, default: str) -> str:
+    """``value`` in ``language``; a missing translation falls back to the default language."""
+    if isinstance(value, str):
+        return value
+    return value.get(language) or value.get(default) or next(iter(value.values()))
+
+
+def each_text(value: str | dict[str, str] | None) -> list[tuple[str | None, str]]:
+    """(language, text) of each text ``value`` holds; the language is None for a plain text."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [(None, value)]
+    return list(value.items())
 
 
 def installed(module: str) -> bool:

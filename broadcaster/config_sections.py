@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
-from broadcaster.config_fields import ApiUrl, Strict, clock_time
+from broadcaster.config_fields import ApiUrl, Localized, Strict, clock_time
 
 
 class Site(Strict):
@@ -18,7 +18,39 @@ class Site(Strict):
     url: str
     timezone: str = "UTC"
     outlets: list[str] = Field(default_factory=list)
+    #: the languages notices are written in, the first being the default (``[en, zh, ms,
+    #: ta]``); ``language: en`` (one language) is the older spelling of ``languages: [en]``
+    languages: list[str] = Field(default_factory=list)
     language: str = "en"
+    #: the country whose conventions dates follow (ISO 3166: ``SG``); default: none
+    region: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_language_list(cls, data: Any) -> Any:
+        """``languages`` wins; without it, ``language`` is the one language."""
+        if isinstance(data, dict) and data.get("languages"):
+            languages = data["languages"]
+            if isinstance(languages, list) and languages and isinstance(languages[0], str):
+                return {**data, "language": languages[0]}
+        return data
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, value: list[str]) -> list[str]:
+        from broadcaster.i18n import known_language
+
+        for language in value:
+            if not known_language(language):
+                raise ValueError(f"{language!r} is not a language code like en, zh, ms or ta")
+        if len(set(value)) != len(value):
+            raise ValueError("each language once")
+        return value
+
+    @property
+    def all_languages(self) -> tuple[str, ...]:
+        """Every language of the site, the default first."""
+        return tuple(self.languages) or (self.language,)
 
     @field_validator("url")
     @classmethod
@@ -46,13 +78,13 @@ class Site(Strict):
 class Closure(Strict):
     start: date
     end: date | None = None
-    reason: str = Field(min_length=1)
+    reason: Localized = Field(min_length=1)
     resume: date | None = None
     outlets: list[str] | None = None
     announce_days_before: int = Field(default=7, ge=0, le=365)
     remind_days_before: int = Field(default=1, ge=0, le=365)
     id: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]*$")
-    message: str | None = Field(default=None, min_length=1)  # replaces the default sentence
+    message: Localized | None = Field(default=None, min_length=1)  # replaces the sentence
 
     @property
     def last_day(self) -> date:
@@ -85,10 +117,10 @@ class Feed(Strict):
 
 
 class ArticleItem(Strict):
-    title: str = Field(min_length=1)
+    title: Localized = Field(min_length=1)
     url: str
     published: datetime | date
-    summary: str = ""
+    summary: Localized = ""
     image: str | None = None
 
     @field_validator("url")

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import cast
 
 import httpx
 
@@ -23,7 +25,7 @@ from broadcaster.channels import Deps, build_channels, known_channels
 from broadcaster.channels.base import Channel, Publisher, Skipped
 from broadcaster.config import Loaded, Secrets
 from broadcaster.ledger import Group, Ledger
-from broadcaster.lifecycle import correctable
+from broadcaster.lifecycle import Told, correctable
 from broadcaster.notices import Notice, about_days
 from broadcaster.render import Message, NothingToPost, Renderer, RenderOnce, template_fault
 from broadcaster.report import Report, Row, settled
@@ -38,6 +40,7 @@ from broadcaster.schedule import (
     moments,
     routes,
     timed_moments,
+    told_variants,
 )
 from broadcaster.send import Parcel, Sender, check_publisher_plan
 from broadcaster.send_stream import leases_kept_fresh
@@ -123,23 +126,43 @@ class Dispatcher:
                 for c in self.channels
                 if isinstance(c, Channel) and not isinstance(c, Publisher)  # posts, not state
             ]
-            lifecycle.remember_told(self.ledger, correctable(current), told_here)
+            lifecycle.remember_told(self.ledger, self._told_variants(current), told_here)
             await asyncio.gather(*(c.aclose() for c in self.channels if isinstance(c, Channel)))
         return report
+
+    def _told_variants(self, current: list[Notice]) -> list[Told]:
+        """Each correctable notice in every language some channel tells it in: each version
+        told is remembered, so a correction in Chinese is made against the Chinese told."""
+        default = self.config.site.all_languages[0]
+        found: dict[str, Told] = {}
+        for notice in correctable(current):
+            found[notice.id] = notice
+            for channel in self.channels:
+                if isinstance(channel, Channel):
+                    for told in told_variants(channel, notice, default):
+                        found.setdefault(told.id, cast(Told, told))
+        return list(found.values())
 
     def preview(
         self, notice: Notice, names: Sequence[str] | None = None
     ) -> list[tuple[str, str, Message]]:
-        """Each message the notice would produce, per channel and occasion, as it will be sent."""
+        """Each message the notice would produce, per channel, occasion and language, as it
+        will be sent (a message in another language than the default is shown as
+        ``telegram [zh]``)."""
         result: list[tuple[str, str, Message]] = []
+        default = self.config.site.all_languages[0]
+        tz, max_age = self.config.site.tz, self.config.articles.max_age_days
         for channel in self.channels:
             if not isinstance(channel, Channel) or (names and channel.name not in names):
                 continue
-            for moment in moments(notice, self.config.site.tz, self.config.articles.max_age_days):
-                if moment.occasion in self.routes[channel.name]:
-                    job = Job(moment, "due", moment.occasion)
-                    _id, message = self.render.message(channel, notice, job, store=False)
-                    result.append((channel.name, moment.occasion, message))
+            for moment in moments(notice, tz, max_age):
+                if moment.occasion not in self.routes[channel.name]:
+                    continue
+                for told in told_variants(channel, notice, default):
+                    job = Job(replace(moment, notice=told), "due", moment.occasion)
+                    _id, message = self.render.message(channel, told, job, store=False)
+                    name = f"{channel.name} [{told.language}]" if told.language else channel.name
+                    result.append((name, moment.occasion, message))
         return result
 
     # -- doing them ---------------------------------------------------------------------------
@@ -165,7 +188,12 @@ class Dispatcher:
         rows: list[Row] = []
         storm = 0
         planned = jobs(
-            channel, self.routes[channel.name], chosen, self.ledger, self.config.lifecycle
+            channel,
+            self.routes[channel.name],
+            chosen,
+            self.ledger,
+            self.config.lifecycle,
+            self.config.site.all_languages[0],
         )
         for job in planned:
             if self.stop.is_set() and not dry_run:

@@ -50,9 +50,12 @@ VERSION = "closure-version:"  # + fingerprint -> the notice as JSON
 
 
 def remember(store: Store, notice: Told) -> None:
-    """Record ``notice`` as the version people have been told."""
+    """Record ``notice`` as the version people have been told. A notice in another language
+    (a variant: see :func:`broadcaster.notices.base.variant`) keeps only its version, for the
+    correction that quotes it; the notice as configured is what reconciling goes by."""
     store.set_value(VERSION + notice.fingerprint(), dumps(notice))
-    store.set_value(LATEST + notice.id, notice.fingerprint())
+    if not notice.language:
+        store.set_value(LATEST + notice.id, notice.fingerprint())
 
 
 class Readable(Protocol):
@@ -64,7 +67,12 @@ def remember_told(ledger: Ledger, notices: list[Told], channels: list[str]) -> N
     version it was told (so a later edit of the config is corrected against it)."""
     for notice in notices:
         told = [v for name in channels if (v := ledger.last_version(notice.id, name)) is not None]
-        latest = ledger.get_value(LATEST + notice.id)
+        if notice.language:  # a variant: its version, once
+            latest = (
+                notice.fingerprint() if ledger.get_value(VERSION + notice.fingerprint()) else None
+            )
+        else:
+            latest = ledger.get_value(LATEST + notice.id)
         if latest != notice.fingerprint() and any(
             v.fingerprint == notice.fingerprint() for v in told
         ):

@@ -17,6 +17,14 @@ channel without touching the rest::
 in the words of the announcement.)
 
 ``<ext>`` is the part: ``txt`` (plain text), ``html`` (autoescaped), ``subject.txt``.
+
+The templates at the top are English. A language has a folder of its own (``zh/``, ``ms/``,
+``ta/``) with the same names inside: a message in Chinese looks up every name above in ``zh/``
+first, then at the top (so a template not yet translated falls back to English, and
+``broadcast validate`` says so). Dates, times and lists are filled in by filters that write the
+message's language (``day``, ``long_day``, ``clock``, ``join_and``: :mod:`broadcaster.i18n`).
+A post in several languages at once (``layout: combined``) is each language's message, one
+after the other.
 Undefined variables are errors (StrictUndefined), so a typo in a template fails
 ``broadcast validate`` instead of sending a message with a hole in it.
 """
@@ -26,15 +34,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 import jinja2
 
+from broadcaster import i18n
 from broadcaster.channels.base import Message as Message  # what a render is, re-exported
 from broadcaster.config_sections import Site
 from broadcaster.notices import Notice
+from broadcaster.notices.base import in_language, languages_of
 from broadcaster.plaintext import clause
 
 if TYPE_CHECKING:
@@ -43,6 +54,8 @@ if TYPE_CHECKING:
     from broadcaster.schedule import Job
 
 PART_EXTENSIONS = {"text": "txt", "html": "html", "subject": "subject.txt"}
+#: how the languages of one post in several (``layout: combined``) are put together, by part
+COMBINED = {"subject": " / "}
 #: The templates that ship with broadcaster (package data).
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: File names that are templates (a folder may also hold a README or an editor's backup).
@@ -59,15 +72,22 @@ class Renderer:
     def __init__(self, site: Site, template_dir: Path | None) -> None:
         self.site = site
         self.template_dir = template_dir  # the admin's overrides, if any
-        self.env = jinja2.Environment(
-            loader=template_loader(template_dir),
-            autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=False,
-        )
-        self.env.filters.update(day=day, long_day=long_day, join_and=join_and, clause=clause)
+        self.default = site.all_languages[0]
+        self._envs: dict[str, jinja2.Environment] = {}
+
+    @property
+    def env(self) -> jinja2.Environment:
+        """The default language's environment (every language reads the same files)."""
+        return self.env_for(self.default)
+
+    def env_for(self, language: str) -> jinja2.Environment:
+        """One environment per language: its filters write that language."""
+        if language not in self._envs:
+            self._envs[language] = language_environment(
+                template_loader(self.template_dir),
+                i18n.locale_of(language, self.site.region),
+            )
+        return self._envs[language]
 
     def render(
         self,
@@ -77,26 +97,66 @@ class Renderer:
         parts: Sequence[str],
         extra: dict[str, Any] | None = None,
     ) -> Message:
-        """Every part of one message; raises TemplateMissing or a jinja2 error."""
-        context = {**self.context(notice, occasion, channel), **(extra or {})}
-        return {part: self._part(notice.kind, occasion, channel, part, context) for part in parts}
+        """Every part of one message, in the notice's language or languages; raises
+        TemplateMissing or a jinja2 error."""
+        languages = languages_of(notice, self.default)
+        each = [
+            self.render_in(language, in_language(notice, language), occasion, channel, parts, extra)
+            for language in languages
+        ]
+        if len(each) == 1:
+            return each[0]
+        return {part: COMBINED.get(part, "\n\n").join(m[part] for m in each) for part in parts}
 
-    def context(self, notice: Notice, occasion: str, channel: str) -> dict[str, Any]:
+    def render_in(
+        self,
+        language: str,
+        notice: Notice,
+        occasion: str,
+        channel: str,
+        parts: Sequence[str],
+        extra: dict[str, Any] | None = None,
+    ) -> Message:
+        context = {**self.context(notice, occasion, channel, language), **(extra or {})}
+        env = self.env_for(language)
+        return {
+            part: env.get_template(
+                self.template_name(notice.kind, occasion, channel, part, language)
+            )
+            .render(context)
+            .strip()
+            for part in parts
+        }
+
+    def context(
+        self, notice: Notice, occasion: str, channel: str, language: str | None = None
+    ) -> dict[str, Any]:
         return {
             **notice.context(),
             "notice": notice.context(),
             "occasion": base_occasion(occasion),
             "channel": channel,
-            "site": {"name": self.site.name, "url": self.site.url, "outlets": self.site.outlets},
+            "lang": language or self.default,
+            "site": {
+                "name": self.site.name,
+                "url": self.site.url,
+                "outlets": self.site.outlets,
+                "languages": list(self.site.all_languages),
+            },
         }
 
-    def template_name(self, kind: str, occasion: str, channel: str, part: str) -> str:
+    def template_name(
+        self, kind: str, occasion: str, channel: str, part: str, language: str | None = None
+    ) -> str:
+        """The most specific template for this message, in its language's folder first."""
         ext = PART_EXTENSIONS[part]
         candidates = [
             f"{folder}/{stem}.{ext}"
             for stem in (f"{kind}-{base_occasion(occasion)}", kind)
             for folder in (channel, "_default")
         ]
+        if language:
+            candidates = [f"{language}/{name}" for name in candidates] + candidates
         try:
             return self.env.select_template(candidates).name or candidates[0]
         except jinja2.TemplatesNotFound:
@@ -104,11 +164,33 @@ class Renderer:
                 f"no template for {channel} {kind} {occasion} {part}: tried {', '.join(candidates)}"
             ) from None
 
-    def _part(
-        self, kind: str, occasion: str, channel: str, part: str, context: dict[str, Any]
-    ) -> str:
-        template = self.env.get_template(self.template_name(kind, occasion, channel, part))
-        return template.render(context).strip()
+    def translated(self, kind: str, occasion: str, channel: str, part: str, language: str) -> bool:
+        """Whether this message has a template of its language's own (else English is used)."""
+        if language == "en":
+            return True
+        return self.template_name(kind, occasion, channel, part, language).startswith(
+            f"{language}/"
+        )
+
+
+def language_environment(loader: jinja2.BaseLoader, locale: Any) -> jinja2.Environment:
+    """A Jinja environment whose date, time and list filters write ``locale``'s language."""
+    env = jinja2.Environment(
+        loader=loader,
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters.update(
+        day=partial(i18n.day, locale=locale),
+        long_day=partial(i18n.long_day, locale=locale),
+        clock=partial(i18n.clock, locale=locale),
+        join_and=partial(i18n.join_and, locale=locale),
+        clause=clause,
+    )
+    return env
 
 
 def template_loader(overrides: Path | None) -> jinja2.BaseLoader:
@@ -203,20 +285,9 @@ def base_occasion(occasion: str) -> str:
     return occasion.partition("@")[0]
 
 
-def day(value: date | datetime) -> str:
-    """``26 Mar (Tue)``: the form the clinic's own notices use."""
-    return f"{value.day} {value:%b} ({value:%a})"
-
-
-def long_day(value: date | datetime) -> str:
-    """``Tuesday 26 March 2024``, for email and calendar text."""
-    return f"{value:%A} {value.day} {value:%B %Y}"
-
-
-def join_and(items: Sequence[str]) -> str:
-    """``['A', 'B', 'C']`` -> ``A, B and C``."""
-    items = list(items)
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+def day(value: date | datetime, language: str = "en", region: str | None = None) -> str:
+    """``26 Mar (Tue)`` (in English by default): the short day of :mod:`broadcaster.i18n`."""
+    return i18n.day(value, i18n.locale_of(language, region))
 
 
 # -- render once ------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ stale moments are reported, never sent. Each kind of notice says its own moments
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from broadcaster import lifecycle
 from broadcaster.lifecycle import Told, correctable
 from broadcaster.notices import Moment, Notice, Occasion, Timing
-from broadcaster.notices.base import midnight
+from broadcaster.notices.base import midnight, variant
 
 if TYPE_CHECKING:
     from broadcaster.config_sections import Lifecycle
@@ -38,6 +38,7 @@ __all__ = [
     "routed",
     "routes",
     "timed_moments",
+    "told_variants",
 ]
 
 
@@ -108,6 +109,19 @@ class Routable(Protocol):
     def supports_edit(self) -> bool: ...
 
 
+class Teller(Routable, Protocol):
+    """A built channel, as the planner sees it: it also says the languages of its messages."""
+
+    @property
+    def told_in(self) -> tuple[tuple[str, ...], ...]: ...
+
+
+def told_variants(channel: Teller, notice: Notice, default: str) -> list[Notice]:
+    """The notice as ``channel`` tells it: one notice per message, each in its language(s)
+    and with its own id in the ledger (:func:`broadcaster.notices.base.variant`)."""
+    return [variant(notice, languages, default) for languages in channel.told_in or ((default,),)]
+
+
 def routes(channels: Iterable[Routable], rules: Lifecycle) -> dict[str, frozenset[str]]:
     """Which occasions ``lifecycle:`` sends to each channel: data, computed once per config."""
     every = ("announce", "remind", "banner", "update", "cancel", "reopen", "publish")
@@ -169,24 +183,25 @@ def timed_moments(
 
 
 def jobs(
-    channel: Routable,
+    channel: Teller,
     wanted: frozenset[str],
     chosen: Iterable[tuple[Moment, Timing]],
     told: ToldView,
     rules: Lifecycle,
+    default_language: str = "en",
 ) -> list[Job]:
-    """The moments a channel takes (``wanted``: its routes), corrections and cancellations
-    resolved against what it was told."""
+    """The moments a channel takes (``wanted``: its routes), once per language it tells them
+    in, corrections and cancellations resolved against what it was told in that language."""
     found = []
-    for moment, timing in chosen:
-        if moment.occasion not in wanted:
+    for told_moment, timing in chosen:
+        if told_moment.occasion not in wanted:
             continue
-        if moment.occasion in ("update", "cancel"):
-            job = _change(channel, moment, timing, told, rules)
-            if job is not None:
-                found.append(job)
-        else:
-            found.append(Job(moment, timing, moment.occasion))
+        for notice in told_variants(channel, told_moment.notice, default_language):
+            moment = replace(told_moment, notice=notice)
+            if moment.occasion not in ("update", "cancel"):
+                found.append(Job(moment, timing, moment.occasion))
+            elif (change := _change(channel, moment, timing, told, rules)) is not None:
+                found.append(change)
     return found
 
 

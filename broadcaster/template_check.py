@@ -23,18 +23,19 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from itertools import product
 from pathlib import Path
 
 import jinja2
 from jinja2 import meta
 
-from broadcaster.channels import TYPES, configured_channels
+from broadcaster.channels import TYPES
 from broadcaster.channels.base import Channel
 from broadcaster.checks import Finding
 from broadcaster.config import Config, Lifecycle
 from broadcaster.errors import ConfigProblem
 from broadcaster.notices import KINDS, Notice, build, config_articles, kind_of
-from broadcaster.notices.base import LIFE
+from broadcaster.notices.base import LIFE, variant
 from broadcaster.render import (
     PART_EXTENSIONS,
     TEMPLATE_SUFFIXES,
@@ -118,18 +119,25 @@ def _render_faults(
     """Render each notice once per configured channel and occasion, yielding each fault with
     the notice, occasion and channel that showed it."""
     rules = config.lifecycle
-    for name in configured_channels(config):
+    languages = config.site.all_languages
+    for name, section in config.channels.configured().items():
         channel = TYPES[name]
+        told_in = section.told_in(languages)
         for notice, label in notices:
-            for occasion in occasions(channel, notice.kind, rules):
+            for occasion, told in product(
+                occasions(channel, notice.kind, rules),
+                [variant(notice, each, languages[0]) for each in told_in],
+            ):
                 try:
-                    renderer.render(notice, occasion, name, channel.parts, _extra(notice, occasion))
+                    renderer.render(told, occasion, name, channel.parts, _extra(told, occasion))
                 except Exception as exc:
                     fault = template_fault(exc, renderer.template_dir)
                     if fault is None and compiled:
                         raise  # not a template's doing: a bug, shown as one
                     if fault is not None:
-                        yield replace(fault, context=f"rendering {label} {occasion} for {name}")
+                        in_language = f" in {told.language}" if told.language else ""
+                        context = f"rendering {label} {occasion}{in_language} for {name}"
+                        yield replace(fault, context=context)
 
 
 def _notices(config: Config, gathered: Sequence[Notice] | None) -> list[tuple[Notice, str]]:
@@ -159,7 +167,7 @@ def _unused_overrides(renderer: Renderer, overrides: Path | None) -> list[Findin
     """An override file no message looks up and no template imports or extends."""
     if overrides is None or not overrides.is_dir():
         return []
-    lookups = set(_lookup_names())
+    lookups = set(_lookup_names(renderer.site.all_languages))
     read = lookups | _referenced(renderer)
     found = []
     for file in sorted(overrides.rglob("*")):
@@ -169,15 +177,17 @@ def _unused_overrides(renderer: Renderer, overrides: Path | None) -> list[Findin
     return found
 
 
-def _lookup_names() -> Iterator[str]:
-    """Every name a message may be looked up by, per channel and the parts it renders."""
+def _lookup_names(languages: Sequence[str]) -> Iterator[str]:
+    """Every name a message may be looked up by, per channel and the parts it renders, at the
+    top and in each of the site's language folders."""
     folders = [(name, channel.parts) for name, channel in TYPES.items()]
     folders.append(("_default", tuple(PART_EXTENSIONS)))
-    for folder, parts in folders:
-        for kind, kind_occasions in OCCASIONS.items():
-            for stem in (kind, *(f"{kind}-{o}" for o in kind_occasions)):
-                for part in parts:
-                    yield f"{folder}/{stem}.{PART_EXTENSIONS[part]}"
+    for prefix in ("", *(f"{language}/" for language in languages)):
+        for folder, parts in folders:
+            for kind, kind_occasions in OCCASIONS.items():
+                for stem in (kind, *(f"{kind}-{o}" for o in kind_occasions)):
+                    for part in parts:
+                        yield f"{prefix}{folder}/{stem}.{PART_EXTENSIONS[part]}"
 
 
 def _referenced(renderer: Renderer) -> set[str]:

@@ -202,7 +202,7 @@ def test_a_filter_given_the_wrong_value_is_the_templates_fault(tmp_path: Path) -
     assert fault == TemplateFault(
         f"{tmp_path}/banner/closure.txt",
         1,
-        "AttributeError: 'str' object has no attribute 'day'",
+        "TypeError: day needs a date, not str 'our annual team bonding event'",
     )
 
 

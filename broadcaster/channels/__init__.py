@@ -49,10 +49,18 @@ def factory(name: str) -> Factory:
 
 
 def build_channels(deps: Deps) -> list[Channel | Skipped]:
-    """Every channel with a config section, in registry order."""
-    return [
-        factory(name)(section, deps) for name, section in deps.config.channels.configured().items()
-    ]
+    """Every channel with a config section, in registry order, each told which languages
+    its messages are in."""
+    from broadcaster.channels.base import Channel
+
+    built: list[Channel | Skipped] = []
+    languages = deps.config.site.all_languages
+    for name, section in deps.config.channels.configured().items():
+        channel = factory(name)(section, deps)
+        if isinstance(channel, Channel):
+            channel.told_in = section.told_in(languages)
+        built.append(channel)
+    return built
 
 
 def known_channels() -> list[str]:

@@ -147,6 +147,10 @@ class Channel(ABC):
     concurrency: int = 1
     #: of those, at most this many to one server (see :meth:`server_of`)
     per_host: int = 4
+    #: the languages of each message it gets per notice (its section's ``told_in``, set when
+    #: it is built): ``(("en",),)`` one in English; ``(("en",), ("zh",))`` one per language;
+    #: ``(("en", "zh"),)`` one in both. Empty: the site's default language only.
+    told_in: tuple[tuple[str, ...], ...] = ()
 
     def takes(self, occasion: str) -> bool:
         return occasion in self.accepts

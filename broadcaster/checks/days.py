@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from broadcaster.checks.finding import NOUN, Finding, day_entries, finding, format_day
+from broadcaster.config_fields import each_text
 
 if TYPE_CHECKING:
     from broadcaster.config_model import Loaded
@@ -58,15 +59,20 @@ def reason_findings(loaded: Loaded, section: str, index: int) -> list[Finding]:
     """The reason goes inside a sentence (``for {reason}.``): say what its own end becomes."""
     from broadcaster.plaintext import clause
 
-    reason = day_entries(loaded, section)[index].reason.strip()
-    at = (section, index, "reason")
-    if not clause(reason):
-        return [finding(loaded, "error", at, "must say why in words, not only punctuation")]
-    if clause(reason) == reason:
-        return []
-    dropped = reason[len(clause(reason)) :].strip()
-    message = f'ends in "{dropped}", which the sentence supplies: it reads "for {clause(reason)}."'
-    return [finding(loaded, "warning", at, message)]
+    found = []
+    for language, text in each_text(day_entries(loaded, section)[index].reason):
+        reason = text.strip()
+        at: tuple[str | int, ...] = (section, index, "reason", *([language] if language else []))
+        if not clause(reason):
+            found.append(
+                finding(loaded, "error", at, "must say why in words, not only punctuation")
+            )
+        elif clause(reason) != reason:
+            dropped = reason[len(clause(reason)) :].strip()
+            sentence = f'it reads "for {clause(reason)}."' if language in (None, "en") else ""
+            message = f'ends in "{dropped}", which the sentence supplies'
+            found.append(finding(loaded, "warning", at, f"{message}: {sentence}".rstrip(": ")))
+    return found
 
 
 def duplicate_closures(loaded: Loaded, section: str) -> list[Finding]:

@@ -8,6 +8,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from broadcaster.checks.finding import Finding, day_entries, finding, format_day
+from broadcaster.config_fields import each_text
 
 if TYPE_CHECKING:
     from broadcaster.config_model import Loaded
@@ -42,11 +43,10 @@ def weekday_findings(loaded: Loaded, section: str, index: int) -> list[Finding]:
     closure = day_entries(loaded, section)[index]
     found = []
     for field in ("message", "reason"):
-        text = getattr(closure, field) or ""
-        for written, problem in _wrong_weekdays(text, closure):
-            found.append(
-                finding(loaded, "error", (section, index, field), f'"{written}": {problem}')
-            )
+        for language, text in each_text(getattr(closure, field)):
+            at = (section, index, field, *([language] if language else []))
+            for written, problem in _wrong_weekdays(text, closure):
+                found.append(finding(loaded, "error", at, f'"{written}": {problem}'))
     return found
 
 

@@ -14,8 +14,18 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
+from broadcaster.config_fields import text_in
 from broadcaster.config_model import Config
-from broadcaster.notices.base import Moment, Occasion, PostFields, digest, slug
+from broadcaster.notices.base import (
+    Moment,
+    Occasion,
+    PostFields,
+    Translations,
+    digest,
+    language_part,
+    slug,
+    translated,
+)
 
 
 @dataclass(frozen=True)
@@ -30,13 +40,15 @@ class ArticleNotice:
     summary: str = ""
     image: str | None = None
     sources: tuple[str, ...] = ()
+    translations: Translations = ()  # title and summary in the site's other languages
+    language: str = ""  # "" as configured; see notices.base.variant
     kind: str = field(default="article", init=False)
 
     primary: ClassVar[Occasion] = "publish"
     correctable: ClassVar[bool] = False
 
     def fingerprint(self) -> str:
-        return digest(self.canonical_url, self.title)
+        return digest(self.canonical_url, self.title, *language_part(self))
 
     def moments(self, tz: ZoneInfo, max_age_days: int) -> list[Moment]:
         closes = self.published + timedelta(days=max_age_days)
@@ -50,6 +62,7 @@ class ArticleNotice:
             "published": self.published.isoformat(),
             "summary": self.summary,
             "image": self.image,
+            **({"language": self.language} if self.language else {}),
         }
 
     def context(self) -> dict[str, Any]:
@@ -77,18 +90,21 @@ class ArticleEvent:
     summary: str
     image: str | None
     source: str
+    translations: Translations = ()  # a config item's title and summary in other languages
 
 
 def config_articles(config: Config) -> list[ArticleEvent]:
     tz = config.site.tz
+    default = config.site.all_languages[0]
     return [
         ArticleEvent(
-            item.title,
+            text_in(item.title, default, default),
             item.url,
             as_instant(item.published, tz),
-            item.summary,
+            text_in(item.summary, default, default),
             item.image,
             f"articles.items[{index}]",
+            translated({"title": item.title, "summary": item.summary}, default),
         )
         for index, item in enumerate(config.articles.items)
     ]
@@ -120,6 +136,7 @@ def _article_notice(canonical: str, group: list[ArticleEvent]) -> ArticleNotice:
         summary=next((e.summary for e in group if e.summary), ""),
         image=next((e.image for e in group if e.image), None),
         sources=tuple(e.source for e in group),
+        translations=next((e.translations for e in group if e.translations), ()),
     )
 
 

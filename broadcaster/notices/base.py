@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
-from typing import Any, Literal, Protocol, TypeGuard
+from typing import Any, Literal, Protocol, TypeGuard, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 Occasion = Literal["announce", "remind", "banner", "reopen", "publish", "update", "cancel"]
@@ -57,6 +57,10 @@ class PostFields:
     summary: str | None = None
 
 
+#: the texts an admin gave in languages other than the site's default: (field, language, text)
+Translations = tuple[tuple[str, str, str], ...]
+
+
 class Notice(Protocol):
     """The questions the pipeline asks of a notice, whatever its kind."""
 
@@ -65,6 +69,14 @@ class Notice(Protocol):
 
     @property
     def kind(self) -> str: ...
+
+    #: the language(s) it is told in: "" (the site's default: the notice as configured),
+    #: "zh", or "en+zh" for one post in several languages (see :func:`variant`)
+    @property
+    def language(self) -> str: ...
+
+    @property
+    def translations(self) -> Translations: ...
 
     #: the occasion it goes out on when a person pushes it (``broadcast send``)
     @property
@@ -113,3 +125,52 @@ def about_days(facts: Mapping[str, Any] | None) -> TypeGuard[Mapping[str, Any]]:
     day, else ``{"opens": "09:00", "closes": "14:00"}``). Channels read this shape, never a
     kind's name, so a new kind about days needs no channel change."""
     return facts is not None and "hours" in facts and "start" in facts
+
+
+N = TypeVar("N", bound=Notice)
+
+
+def translated(texts: Mapping[str, str | dict[str, str] | None], default: str) -> Translations:
+    """The translations among an entry's texts (``reason: {en: ..., zh: ...}``)."""
+    return tuple(
+        (field, language, text.strip())
+        for field, value in texts.items()
+        if isinstance(value, dict)
+        for language, text in value.items()
+        if language != default
+    )
+
+
+def in_language(notice: N, language: str) -> N:
+    """The notice with its texts in ``language`` (a text without a translation stays in the
+    default language): what one language's template is filled with."""
+    texts = {field: text for field, lang, text in notice.translations if lang == language}
+    return cast(N, replace(cast(Any, notice), language=language, translations=(), **texts))
+
+
+def variant(notice: N, languages: Sequence[str], default: str) -> N:
+    """The notice as a channel tells it, with its own id in the ledger: in the default
+    language it is the notice itself (``closure-2024-03-26``); in another, a notice of its own
+    (``closure-2024-03-26.zh``), claimed, recorded and corrected on its own; in several at
+    once, one post (``closure-2024-03-26.en+zh``)."""
+    languages = tuple(languages)
+    if not languages or languages == (default,):
+        return notice
+    name = "+".join(languages)
+    if len(languages) == 1:
+        told = in_language(notice, languages[0])
+    else:
+        kept = tuple(t for t in notice.translations if t[1] in languages)
+        told = cast(N, replace(cast(Any, notice), language=name, translations=kept))
+    return cast(N, replace(cast(Any, told), id=f"{notice.id}.{name}"))
+
+
+def languages_of(notice: Notice, default: str) -> tuple[str, ...]:
+    """The languages a notice (or its variant) is written in, in order."""
+    return tuple(notice.language.split("+")) if notice.language else (default,)
+
+
+def language_part(notice: Notice) -> tuple[object, ...]:
+    """What a variant adds to its kind's fingerprint (nothing for the notice as configured,
+    so fingerprints made before languages existed stay the same)."""
+    return (notice.language, notice.translations) if notice.language else ()

@@ -15,9 +15,20 @@ from datetime import date, timedelta
 from typing import Any, ClassVar, Self, TypeVar
 from zoneinfo import ZoneInfo
 
+from broadcaster.config_fields import text_in
 from broadcaster.config_model import Config
-from broadcaster.config_sections import Closure
-from broadcaster.notices.base import Moment, Occasion, PostFields, digest, midnight, slug
+from broadcaster.config_sections import Closure, Site
+from broadcaster.notices.base import (
+    Moment,
+    Occasion,
+    PostFields,
+    Translations,
+    digest,
+    language_part,
+    midnight,
+    slug,
+    translated,
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,8 @@ class ClosureNotice:
     announce_days_before: int
     remind_days_before: int
     message: str | None = None  # the admin's own wording, used instead of the default sentence
+    translations: Translations = ()  # reason and message in the site's other languages
+    language: str = ""  # "" as configured; see notices.base.variant
     kind: str = field(default="closure", init=False)
 
     primary: ClassVar[Occasion] = "announce"
@@ -43,7 +56,15 @@ class ClosureNotice:
         """What, if changed after announcing, makes the announcement wrong."""
         # a closure without a custom message keeps the digest it had before messages existed
         custom = (self.message,) if self.message else ()
-        return digest(self.start, self.end, self.resume, self.reason, self.outlets, *custom)
+        return digest(
+            self.start,
+            self.end,
+            self.resume,
+            self.reason,
+            self.outlets,
+            *custom,
+            *language_part(self),
+        )
 
     def moments(self, tz: ZoneInfo, max_age_days: int) -> list[Moment]:
         start = midnight(self.start, tz)
@@ -72,6 +93,7 @@ class ClosureNotice:
             "all_outlets": self.all_outlets,
             "reason": self.reason,
             "hours": None,
+            **({"language": self.language} if self.language else {}),
         }
 
     def context(self) -> dict[str, Any]:
@@ -112,6 +134,7 @@ class ClosureNotice:
         for key in ("start", "end", "resume"):
             values[key] = date.fromisoformat(values[key])
         values["outlets"] = tuple(values["outlets"])
+        values["translations"] = tuple(tuple(t) for t in values.get("translations", ()))
         return cls(**values)
 
 
@@ -127,7 +150,7 @@ def day_notices(
     entries: Sequence[Any],
     config: Config,
     section: str,
-    make: Callable[[Any, tuple[str, ...], list[str], set[str]], N],
+    make: Callable[[Any, tuple[str, ...], Site, set[str]], N],
 ) -> tuple[list[N], list[str]]:
     """Notices about days (closures, hours changes): one per distinct (days, outlets, kind)."""
     by_key: dict[tuple[object, ...], N] = {}
@@ -139,7 +162,7 @@ def day_notices(
         if key in by_key:
             duplicates.append(f"{section}[{index}] repeats {by_key[key].id}: announced once")
             continue
-        notice: N = make(entry, outlets, config.site.outlets, used_ids)
+        notice: N = make(entry, outlets, config.site, used_ids)
         used_ids.add(notice.id)
         by_key[key] = notice
     return list(by_key.values()), duplicates
@@ -159,28 +182,31 @@ def day_notice_id(
 
 
 def day_fields(
-    prefix: str, entry: Closure, outlets: tuple[str, ...], site_outlets: list[str], used: set[str]
+    prefix: str, entry: Closure, outlets: tuple[str, ...], site: Site, used: set[str]
 ) -> dict[str, Any]:
-    """What every notice about days takes from its config entry (a closure, an hours change)."""
-    notice_id, all_outlets = day_notice_id(prefix, entry, outlets, site_outlets, used)
+    """What every notice about days takes from its config entry (a closure, an hours change):
+    its texts in the site's default language, with their translations beside them."""
+    notice_id, all_outlets = day_notice_id(prefix, entry, outlets, site.outlets, used)
+    default = site.all_languages[0]
     return {
         "id": notice_id,
         "start": entry.start,
         "end": entry.last_day,
         "resume": entry.resume or entry.last_day + timedelta(days=1),
-        "reason": entry.reason.strip(),
+        "reason": text_in(entry.reason, default, default).strip(),
         "outlets": outlets,
         "all_outlets": all_outlets,
         "announce_days_before": entry.announce_days_before,
         "remind_days_before": entry.remind_days_before,
-        "message": entry.message.strip() if entry.message else None,
+        "message": text_in(entry.message, default, default).strip() if entry.message else None,
+        "translations": translated({"reason": entry.reason, "message": entry.message}, default),
     }
 
 
 def _closure_notice(
-    closure: Closure, outlets: tuple[str, ...], site_outlets: list[str], used: set[str]
+    closure: Closure, outlets: tuple[str, ...], site: Site, used: set[str]
 ) -> ClosureNotice:
-    return ClosureNotice(**day_fields("closure", closure, outlets, site_outlets, used))
+    return ClosureNotice(**day_fields("closure", closure, outlets, site, used))
 
 
 def sample_closure(config: Config) -> ClosureNotice:

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from broadcaster.config_model import Config
-from broadcaster.config_sections import HoursChange
+from broadcaster.config_sections import HoursChange, Site
 from broadcaster.notices.base import Moment, Occasion
 from broadcaster.notices.closure import ClosureNotice, day_fields, day_notices
 
@@ -51,9 +51,9 @@ def hours_notices(config: Config) -> tuple[list[HoursNotice], list[str]]:
 
 
 def _hours_notice(
-    change: HoursChange, outlets: tuple[str, ...], site_outlets: list[str], used: set[str]
+    change: HoursChange, outlets: tuple[str, ...], site: Site, used: set[str]
 ) -> HoursNotice:
-    fields = day_fields("hours", change, outlets, site_outlets, used)
+    fields = day_fields("hours", change, outlets, site, used)
     return HoursNotice(**fields, opens=change.opens, closes=change.closes)
 
 

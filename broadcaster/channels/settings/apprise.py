@@ -7,10 +7,10 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from broadcaster.channels.kit import ChannelKit
-from broadcaster.config_fields import ChannelSection, installed
+from broadcaster.config_fields import PostsText, installed
 
 
-class AppriseConfig(ChannelSection):
+class AppriseConfig(PostsText):
     """``channels.apprise``: Apprise URLs (slack://, discord://, json://...); they embed
     credentials, so prefer BROADCAST_APPRISE_URLS (space- or comma-separated), added to these."""
 

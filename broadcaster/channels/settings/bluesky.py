@@ -5,10 +5,10 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from broadcaster.channels.kit import ChannelKit
-from broadcaster.config_fields import ApiUrl, ChannelSection
+from broadcaster.config_fields import ApiUrl, PostsText
 
 
-class BlueskyConfig(ChannelSection):
+class BlueskyConfig(PostsText):
     """``channels.bluesky``: one account; its app password is BROADCAST_BLUESKY_APP_PASSWORD."""
 
     service: ApiUrl = "https://bsky.social"

@@ -31,6 +31,11 @@ class EmailConfig(ChannelSection):
     messages_per_connection: int = Field(default=500, ge=1)
     timeout: float = Field(default=30.0, gt=0, le=600)
 
+    def told_in(self, site_languages: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+        """One message per language: each subscriber gets theirs (their list's ``language``
+        column, or their choice on the sign-up page), the default language otherwise."""
+        return tuple((language,) for language in site_languages)
+
     @field_validator("sender", "reply_to", "unsubscribe_mailto")
     @classmethod
     def _address(cls, value: str | None) -> str | None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pydantic import Field
 
 from broadcaster.channels.kit import ChannelKit
-from broadcaster.config_fields import ApiUrl, ChannelSection, NumericId
+from broadcaster.config_fields import ApiUrl, NumericId, PostsText
 
 #: a Graph API version, e.g. v24.0 (Facebook and Instagram)
 GRAPH_VERSION = r"^v\d{1,3}\.0$"
 
 
-class FacebookConfig(ChannelSection):
+class FacebookConfig(PostsText):
     """``channels.facebook``: one Page; its Page access token is BROADCAST_FACEBOOK_TOKEN."""
 
     page_id: NumericId

@@ -6,10 +6,10 @@ from pydantic import Field
 
 from broadcaster.channels.kit import ChannelKit
 from broadcaster.channels.settings.facebook import GRAPH_VERSION
-from broadcaster.config_fields import ApiUrl, ChannelSection, NumericId
+from broadcaster.config_fields import ApiUrl, NumericId, PostsText
 
 
-class InstagramConfig(ChannelSection):
+class InstagramConfig(PostsText):
     """``channels.instagram``: one professional account; BROADCAST_INSTAGRAM_TOKEN. Posts are
     the notice card with the message as caption, so channels.banner.public_url is needed."""
 

@@ -7,10 +7,10 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from broadcaster.channels.kit import ChannelKit
-from broadcaster.config_fields import ApiUrl, ChannelSection, numeric_id
+from broadcaster.config_fields import ApiUrl, PostsText, numeric_id
 
 
-class LinkedInConfig(ChannelSection):
+class LinkedInConfig(PostsText):
     """``channels.linkedin``: one organisation page; a member token with
     w_organization_social is BROADCAST_LINKEDIN_TOKEN."""
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Literal
 
 from broadcaster.channels.kit import ChannelKit
-from broadcaster.config_fields import ApiUrl, ChannelSection
+from broadcaster.config_fields import ApiUrl, PostsText
 
 
-class MastodonConfig(ChannelSection):
+class MastodonConfig(PostsText):
     """``channels.mastodon``: one account; its access token is BROADCAST_MASTODON_TOKEN."""
 
     instance: ApiUrl  # e.g. https://mastodon.social

@@ -7,10 +7,10 @@ from typing import Any
 from pydantic import field_validator
 
 from broadcaster.channels.kit import ChannelKit
-from broadcaster.config_fields import ApiUrl, ChannelSection
+from broadcaster.config_fields import ApiUrl, PostsText
 
 
-class TelegramConfig(ChannelSection):
+class TelegramConfig(PostsText):
     """``channels.telegram``: one chat or channel; the bot token is BROADCAST_TELEGRAM_TOKEN."""
 
     chat_id: str  # "@channelname" or a numeric id such as -1001234567890

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from broadcaster.channels.kit import ChannelKit
-from broadcaster.config_fields import ApiUrl, ChannelSection
+from broadcaster.config_fields import ApiUrl, PostsText
 
 
-class XConfig(ChannelSection):
+class XConfig(PostsText):
     """``channels.x``: one account, OAuth 1.0a user context: BROADCAST_X_CONSUMER_KEY,
     _CONSUMER_SECRET, _ACCESS_TOKEN and _ACCESS_TOKEN_SECRET."""
 
