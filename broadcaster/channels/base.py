@@ -123,6 +123,13 @@ class Outgoing:
     uncertain: bool = False
 
 
+def told_languages(outgoing: Outgoing) -> list[str]:
+    """The languages of a message told in another language than the site's default (one, or
+    several for a combined post), from its notice's facts; empty for the default language."""
+    language = (outgoing.facts or {}).get("language")
+    return str(language).split("+") if language else []
+
+
 class Channel(ABC):
     """Base of all channels: subclasses set the class attributes and write build/send."""
 

@@ -34,6 +34,7 @@ from broadcaster.channels.base import (
     Store,
     Target,
     required_secrets,
+    told_languages,
 )
 from broadcaster.channels.bluesky_session import Session, Sessions
 from broadcaster.channels.cards import SIZE as CARD_SIZE
@@ -102,8 +103,9 @@ class BlueskyChannel(HttpChannel):
         facets = rich_text_facets(text)
         if facets:
             record["facets"] = facets
-        if self.langs:
-            record["langs"] = self.langs[:3]
+        langs = told_languages(outgoing) or self.langs
+        if langs:
+            record["langs"] = langs[:3]
         thumb = None
         if outgoing.link:
             record["embed"] = external_card(outgoing, text)

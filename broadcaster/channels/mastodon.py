@@ -39,6 +39,7 @@ from broadcaster.channels.base import (
     Store,
     Target,
     required_secrets,
+    told_languages,
 )
 from broadcaster.channels.cards import Card, Cards, draws, notice_cards
 from broadcaster.channels.http_api import HttpChannel, json_object, seconds_until, status_line
@@ -104,8 +105,9 @@ class MastodonChannel(HttpChannel):
 
     def build(self, outgoing: Outgoing) -> StatusPost:
         params: dict[str, Any] = {"status": outgoing.message["text"], "visibility": self.visibility}
-        if self.language:
-            params["language"] = self.language
+        language = next(iter(told_languages(outgoing)), self.language)
+        if language:
+            params["language"] = language  # a combined post: its first language
         if outgoing.original and outgoing.original.get("id"):
             params.pop("visibility")  # fixed once posted
             return StatusPost(params, idempotency_key(outgoing.key), str(outgoing.original["id"]))

@@ -25,6 +25,7 @@ from broadcaster.checks.days import (
 )
 from broadcaster.checks.files import file_findings, unwritable_folder
 from broadcaster.checks.finding import DAY_SECTIONS, Finding, day_entries
+from broadcaster.checks.languages import language_findings
 from broadcaster.checks.lifecycle import lifecycle_findings
 from broadcaster.checks.weekdays import weekday_findings
 
@@ -48,4 +49,5 @@ def config_problems(loaded: Loaded, now: datetime | None = None) -> list[Finding
         findings.extend(overlapping_closures(loaded, section))
     findings.extend(file_findings(loaded))
     findings.extend(lifecycle_findings(loaded))
+    findings.extend(language_findings(loaded))
     return sorted(findings, key=lambda f: f.severity != "error")
