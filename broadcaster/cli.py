@@ -286,9 +286,9 @@ def preview(
             shown = sum(len(p.messages) for p in found)
             out.print(plain(f"wrote {html}: {shown} messages on {len(found)} channels"))
             return
-        for name, occasion, message in d.preview(notice, channel):
-            out.rule(plain(f"{name} · {occasion}"))
-            for part, text in message.items():
+        for each in d.preview(notice, channel):
+            out.rule(plain(f"{each.label} · {each.occasion}"))
+            for part, text in each.message.items():
                 out.print(plain(f"{part}:", "dim"))
                 out.print(plain(text), soft_wrap=True)
 

@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import cast
+from typing import NamedTuple, cast
 
 import httpx
 
@@ -47,6 +47,20 @@ from broadcaster.send_stream import leases_kept_fresh
 from broadcaster.sources import gather_notices
 
 __all__ = ["Dispatcher", "Job", "Report", "Row", "Selection"]
+
+
+class Preview(NamedTuple):
+    """One message as ``broadcast preview`` shows it: the notice as told (its language)."""
+
+    channel: str
+    occasion: str
+    message: Message
+    told: Notice
+
+    @property
+    def label(self) -> str:
+        """``telegram`` or, in another language than the default, ``telegram [zh]``."""
+        return f"{self.channel} [{self.told.language}]" if self.told.language else self.channel
 
 
 class Dispatcher:
@@ -143,13 +157,10 @@ class Dispatcher:
                         found.setdefault(told.id, cast(Told, told))
         return list(found.values())
 
-    def preview(
-        self, notice: Notice, names: Sequence[str] | None = None
-    ) -> list[tuple[str, str, Message]]:
+    def preview(self, notice: Notice, names: Sequence[str] | None = None) -> list[Preview]:
         """Each message the notice would produce, per channel, occasion and language, as it
-        will be sent (a message in another language than the default is shown as
-        ``telegram [zh]``)."""
-        result: list[tuple[str, str, Message]] = []
+        will be sent."""
+        result: list[Preview] = []
         default = self.config.site.all_languages[0]
         tz, max_age = self.config.site.tz, self.config.articles.max_age_days
         for channel in self.channels:
@@ -161,8 +172,7 @@ class Dispatcher:
                 for told in told_variants(channel, notice, default):
                     job = Job(replace(moment, notice=told), "due", moment.occasion)
                     _id, message = self.render.message(channel, told, job, store=False)
-                    name = f"{channel.name} [{told.language}]" if told.language else channel.name
-                    result.append((name, moment.occasion, message))
+                    result.append(Preview(channel.name, moment.occasion, message, told))
         return result
 
     # -- doing them ---------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from broadcaster.channels.apprise_channel import AppriseChannel
 from broadcaster.channels.base import Channel, Outgoing, Target
 from broadcaster.channels.google_business import GoogleBusinessChannel
 from broadcaster.channels.webhook import WebhookChannel
-from broadcaster.dispatch import Dispatcher
+from broadcaster.dispatch import Dispatcher, Preview
 from broadcaster.ledger import Group
 from broadcaster.notices import Notice, about_days
 from broadcaster.plaintext import clause
@@ -62,6 +62,7 @@ class Part:
     limit: int | None = None
     unit: str = ""
     template_length: int | None = None  # before shortening, when the template was too long
+    lang: str = "en"  # the message's language(s), so the browser picks the script's fonts
 
     @property
     def over(self) -> bool:
@@ -77,7 +78,10 @@ class Part:
             at = head.end() if head else 0
             return self.text[:at] + FRAME_CSP + self.text[at:]
         style = "body{font:15px/1.45 system-ui,sans-serif;white-space:pre-wrap;margin:.6em}"
-        return f'<!doctype html><meta charset="utf-8">{FRAME_CSP}<style>{style}</style>{self.text}'
+        return (
+            f'<!doctype html><html lang="{self.lang}"><meta charset="utf-8">{FRAME_CSP}'
+            f"<style>{style}</style>{self.text}"
+        )
 
 
 @dataclass
@@ -86,7 +90,8 @@ class Panel:
 
     channel: str
     skipped: str | None = None
-    messages: list[tuple[str, list[Part]]] = field(default_factory=list)  # (occasion, parts)
+    #: (occasion, language label, parts): the language label is empty for the default one
+    messages: list[tuple[str, str, list[Part]]] = field(default_factory=list)
     extras: list[tuple[str, str]] = field(default_factory=list)  # (label, preformatted text)
     card: str | None = None  # data: URI of the notice card this channel posts
     card_alt: str = ""
@@ -115,9 +120,10 @@ def panels(d: Dispatcher, notice: Notice, names: list[str] | None = None) -> lis
             result.append(Panel(channel.name, skipped=channel.reason))
             continue
         panel = Panel(channel.name)
-        for name, occasion, message in previews:
-            if name == channel.name:
-                panel.messages.append((occasion, _parts(d, channel, notice, occasion, message)))
+        for shown in previews:
+            if shown.channel == channel.name:
+                parts = _parts(d, channel, shown.told, shown.occasion, shown.message)
+                panel.messages.append((shown.occasion, _language_label(shown.told), parts))
         if panel.messages:
             _extras(panel, channel, notice, panel.messages[0][0], previews)
         else:
@@ -145,8 +151,9 @@ def _parts(
         return []  # Google shows the closed days, not a text (see the panel's special hours)
     limits = channel.limits
     parts = []
+    lang = notice.language.replace("+", " ") or d.config.site.all_languages[0]
     for name, text in message.items():
-        part = Part(name, text, html=name == "html")
+        part = Part(name, text, html=name == "html", lang=lang.split()[0])
         if name == limits.part:
             part.length, part.limit = limits.measure(text), limits.max_length
             part.unit = UNITS.get(limits.unit, limits.unit)
@@ -160,10 +167,12 @@ def _extras(
     channel: Channel,
     notice: Notice,
     occasion: str,
-    previews: list[tuple[str, str, Message]],
+    previews: list[Preview],
 ) -> None:
     """What a channel does besides showing text, and its notice card."""
-    message = next(m for n, o, m in previews if n == channel.name and o == occasion)
+    message = next(
+        p.message for p in previews if p.channel == channel.name and p.occasion == occasion
+    )
     if isinstance(channel, GoogleBusinessChannel) and about_days(notice.facts()):
         lines = [
             f"{where}: {', '.join(_period(d, p) for d, p in days) or '(no day)'}"
@@ -183,6 +192,16 @@ def _extras(
         services = "\n".join(t.fields.get("service", t.key) for t in channel.targets())
         panel.extras.append(("Apprise services (secrets masked)", services))
     _card(panel, channel, notice, occasion, message)
+
+
+def _language_label(told: Notice) -> str:
+    """``中文`` for a message in Chinese, ``English + 中文`` for a combined one; empty for the
+    notice as configured (the default language)."""
+    if not told.language:
+        return ""
+    from broadcaster.i18n import language_name
+
+    return " + ".join(language_name(language) for language in told.language.split("+"))
 
 
 def _period(when: date, period: dict[str, Any]) -> str:
