@@ -41,7 +41,8 @@ _BOILERPLATE = (
 )
 _CUT = re.compile(r"\s*\[\s*(?:…|\.\.\.)\s*\]\s*\Z")  # an excerpt's "[…]"
 _ENDS_SENTENCE = re.compile(r"[.!?…。！？:;\"'”’)\]]\Z")
-_TRAILING_STOPS = re.compile(r"[\s.…!?,;:]+\Z")  # the sentence around a clause ends it
+#: the sentence around a clause ends it: Latin stops, and the full-width ones of Chinese
+_TRAILING_STOPS = re.compile(r"[\s.…!?,;:。！？，、；：．]+\Z")
 
 
 def feed_title(value: str, content_type: str = "text/plain") -> str:

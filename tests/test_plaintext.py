@@ -127,3 +127,16 @@ def test_titles_are_one_line_of_text_whatever_their_type(
 )
 def test_a_reason_loses_the_punctuation_its_sentence_supplies(reason: str, inside: str) -> None:
     assert clause(reason) == inside
+
+
+@pytest.mark.parametrize(
+    ("typed", "inside"),
+    [
+        ("年度团队建设活动。", "年度团队建设活动"),  # a Chinese full stop: the template has its own
+        ("公众假期！", "公众假期"),
+        ("acara pasukan kami.", "acara pasukan kami"),
+        ("குழு நிகழ்வு.", "குழு நிகழ்வு"),
+    ],
+)
+def test_a_clause_in_any_language_loses_its_own_full_stop(typed: str, inside: str) -> None:
+    assert clause(typed) == inside
