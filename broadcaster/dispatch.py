@@ -3,7 +3,7 @@
 Orchestration only; each stage lives in the module named after it::
 
     sources.gather_notices -> lifecycle.reconcile -> schedule (moments, jobs: pure)
-        -> render.RenderOnce (each message once, stored) -> send.Sender (claim, send, record)
+        -> render_once.RenderOnce (each message once, stored) -> send.Sender (claim, send, record)
 
 Channels run as concurrent lanes, and a failing channel only ever affects its own rows in
 the report; the breaker pauses a channel that fails pass after pass.
@@ -27,7 +27,8 @@ from broadcaster.config import Loaded, Secrets
 from broadcaster.ledger import Group, Ledger
 from broadcaster.lifecycle import Told, correctable
 from broadcaster.notices import Notice, about_days
-from broadcaster.render import Message, NothingToPost, Renderer, RenderOnce, template_fault
+from broadcaster.render import Message, Renderer, template_fault
+from broadcaster.render_once import NothingToPost, RenderOnce
 from broadcaster.report import Report, Row, settled
 from broadcaster.retry import RetryPolicy
 from broadcaster.schedule import (

@@ -37,7 +37,7 @@ from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
@@ -49,9 +49,7 @@ from broadcaster.notices.base import in_language, languages_of
 from broadcaster.plaintext import clause
 
 if TYPE_CHECKING:
-    from broadcaster.channels.base import Channel, Limits
-    from broadcaster.ledger import Group
-    from broadcaster.schedule import Job
+    pass
 
 PART_EXTENSIONS = {"text": "txt", "html": "html", "subject": "subject.txt"}
 #: how the languages of one post in several (``layout: combined``) are put together, by part
@@ -99,14 +97,21 @@ class Renderer:
     ) -> Message:
         """Every part of one message, in the notice's language or languages; raises
         TemplateMissing or a jinja2 error."""
-        languages = languages_of(notice, self.default)
-        each = [
+        return joined(self.render_each(notice, occasion, channel, parts, extra), parts)
+
+    def render_each(
+        self,
+        notice: Notice,
+        occasion: str,
+        channel: str,
+        parts: Sequence[str],
+        extra: dict[str, Any] | None = None,
+    ) -> list[Message]:
+        """The message in each of the notice's languages (one, unless it is a combined post)."""
+        return [
             self.render_in(language, in_language(notice, language), occasion, channel, parts, extra)
-            for language in languages
+            for language in languages_of(notice, self.default)
         ]
-        if len(each) == 1:
-            return each[0]
-        return {part: COMBINED.get(part, "\n\n").join(m[part] for m in each) for part in parts}
 
     def render_in(
         self,
@@ -171,6 +176,13 @@ class Renderer:
         return self.template_name(kind, occasion, channel, part, language).startswith(
             f"{language}/"
         )
+
+
+def joined(each: Sequence[Message], parts: Sequence[str]) -> Message:
+    """One post made of each language's message in turn (``layout: combined``)."""
+    if len(each) == 1:
+        return dict(each[0])
+    return {part: COMBINED.get(part, "\n\n").join(m[part] for m in each) for part in parts}
 
 
 def language_environment(loader: jinja2.BaseLoader, locale: Any) -> jinja2.Environment:
@@ -288,87 +300,3 @@ def base_occasion(occasion: str) -> str:
 def day(value: date | datetime, language: str = "en", region: str | None = None) -> str:
     """``26 Mar (Tue)`` (in English by default): the short day of :mod:`broadcaster.i18n`."""
     return i18n.day(value, i18n.locale_of(language, region))
-
-
-# -- render once ------------------------------------------------------------------------------
-
-
-class RenderStore(Protocol):
-    """Where rendered messages are kept (the ledger's ``renders``): the first one stored for
-    a notice version, occasion and channel is the one every attempt sends."""
-
-    def stored_render(
-        self, group: Group, fingerprint: str, body: dict[str, str] | None
-    ) -> tuple[int, dict[str, str]] | None: ...
-
-
-class NothingToPost(ValueError):
-    """Shortened to fit, nothing is left: the message was a link longer than the platform
-    allows even alone. Never sent as a broken link; the delivery fails with this reason."""
-
-
-class RenderOnce:
-    """Each message rendered once per notice version, occasion and channel, shortened to the
-    channel's limit and stored: what is stored is what is sent, on retries too. ``preview``,
-    ``plan``, ``validate`` and ``run`` all go through :meth:`message`."""
-
-    def __init__(self, renderer: Renderer, store: RenderStore) -> None:
-        self.renderer = renderer
-        self.store = store
-        #: render group -> the length its template produced before shortening, so plan and
-        #: validate report (and warn about) the template's own length
-        self.unfitted: dict[Group, int] = {}
-        #: render group -> links left out because even alone they were over the limit
-        self.dropped: dict[Group, tuple[str, ...]] = {}
-
-    def message(
-        self, channel: Channel, notice: Notice, job: Job, *, store: bool
-    ) -> tuple[int | None, Message]:
-        """The message, and its stored render's id (None when not stored); raises a jinja2
-        or TemplateMissing error for a broken template, NothingToPost for an empty post."""
-        from broadcaster.ledger import Group
-
-        group = Group(notice.id, job.occasion, channel.name)
-        stored = self.store.stored_render(group, notice.fingerprint(), None)
-        if stored:
-            return stored
-        message = self.renderer.render(notice, job.occasion, channel.name, channel.parts, job.extra)
-        self._fit(group, channel.limits, message)
-        if not store:
-            return None, message
-        result = self.store.stored_render(group, notice.fingerprint(), message)
-        assert result is not None  # stored just now, or by a process that raced this one
-        return result
-
-    def _fit(self, group: Group, limits: Limits, message: Message) -> None:
-        from broadcaster.length import shorten
-
-        text = message.get(limits.part)
-        if text is None:
-            return
-        fitted = shorten(text, limits)
-        if fitted.text != text:
-            self.unfitted[group] = limits.measure(text)
-        if fitted.dropped:
-            self.dropped[group] = fitted.dropped
-            if not fitted.text.strip():
-                raise NothingToPost(
-                    f"nothing left to post: the link {fitted.dropped[0]} alone is over "
-                    f"{channel_limit(limits)}; shorten it (or its template) so it fits"
-                )
-        message[limits.part] = fitted.text
-
-    def measure(
-        self, channel: Channel, message: Message, group: Group
-    ) -> tuple[int | None, int | None]:
-        """The length as the platform counts it (the template's own when it was shortened)
-        and the platform's limit."""
-        text = message.get(channel.limits.part)
-        if text is None:
-            return None, channel.limits.max_length
-        length = self.unfitted.get(group, channel.limits.measure(text))
-        return length, channel.limits.max_length
-
-
-def channel_limit(limits: Limits) -> str:
-    return f"the limit of {limits.max_length}" if limits.max_length else "the limit"

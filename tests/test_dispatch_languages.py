@@ -195,3 +195,16 @@ async def test_a_missing_translation_falls_back_to_the_default_text(ledger: Ledg
     (post,) = social.sent
     assert post["language"] == "zh"
     assert REASON["en"] in post["text"] and "3月26日（周二）" in post["text"]
+
+
+async def test_a_combined_post_over_the_limit_shortens_each_language_to_its_share(
+    ledger: Ledger,
+) -> None:
+    social = Recording("social", ["en", "zh"], layout="combined")
+    social.limits = Limits(max_length=160)
+    await run(ledger, [social])
+    (post,) = social.sent
+    assert len(post["text"]) <= 160
+    english, chinese = post["text"].split("\n\n")
+    assert english.endswith("…") and english.startswith("Our outlets will be closed")
+    assert "3月26日（周二）" in chinese  # the Chinese is still there, not cut off by the English
