@@ -5,9 +5,9 @@ the language without a region (``en``: world English, ``Sept``) and the language
 (``en`` alone is US English, whose ``Sep`` an admin in Singapore types as well): wide and
 abbreviated, in the format and stand-alone contexts. Besides those, what people really type:
 
-- a wide name cut short anywhere after its abbreviation, at a character a reader sees as one
-  (``Tues``, ``Thurs``; ``செவ்வா``), and any abbreviation without its dot (``மார்`` for
-  ``மார்.``);
+- a wide weekday name cut short anywhere after its abbreviation, at a character a reader
+  sees as one (``Tues``, ``Thurs``; ``செவ்வா``), and any abbreviation without its dot
+  (``மார்`` for ``மார்.``);
 - narrow forms (``二``, ``செ``) only inside brackets after a date, and only in a language
   whose seven narrow weekdays are seven different words: an English ``T`` or a Malay ``S``
   could be two days, so it is no weekday at all;
