@@ -129,6 +129,21 @@ def _database(url: str, message: str) -> Callable[[Path], str]:
     return make
 
 
+def _wrong_chinese_weekday(project: Path) -> str:
+    """A Chinese reason whose weekday is not its date's (tests/checks/test_weekdays.py)."""
+    edit(
+        project,
+        '  outlets: ["Orchard", "Tampines"]',
+        '  outlets: ["Orchard", "Tampines"]\n  languages: [en, zh]',
+    )
+    line = edit(
+        project,
+        '    reason: "our annual team bonding event"',
+        '    reason: {en: "our annual team bonding event", zh: "3月26日（周三）团队活动"}',
+    )
+    return f'{CONFIG}:{line}: closures[0].reason.zh: "3月26日（周三）": 26 Mar 2024 is a Tuesday (星期二)'
+
+
 def _missing_config(project: Path) -> str:
     (project / CONFIG).unlink()
     return f"{CONFIG}: cannot read: No such file or directory"
@@ -151,6 +166,7 @@ MISTAKES = [
         "closure ends before it starts",
         _key("    end: 2024-03-27", "    end: 2024-03-20", "closures[0].end", "must not be before"),
     ),
+    Mistake("a wrong weekday in Chinese", _wrong_chinese_weekday, command=("validate",)),
     Mistake(
         "a date that does not exist",
         _key("    end: 2024-03-27", "    end: 2024-02-30", "closures[0].end", ""),

@@ -1,4 +1,5 @@
-"""The platforms' own code, run by Node: twitter-text 3.1.0 and @atproto/api (reference.mjs).
+"""The platforms' own code, run by Node: twitter-text 3.1.0 and @atproto/api (reference.mjs);
+and ICU's dates (Intl.DateTimeFormat, dates.mjs), which need Node alone.
 
 ``scripts/test`` installs them (``npm ci --prefix tests/reference``). Without Node or without
 them these tests fail, saying what to install: a skipped reference test would let our
@@ -23,14 +24,35 @@ CORPUS = HERE / "corpus.json"
 def answers(texts: list[str], *platforms: str) -> list[dict[str, Any]]:
     """For each text: ``{"x": {...}, "bluesky": {...}, "mastodon": {...}}`` from
     reference.mjs, or only the ``platforms`` named (quicker: X alone does not load Bluesky's)."""
+    if not (HERE / "node_modules" / "twitter-text").is_dir():
+        pytest.fail("the reference packages are missing: run `npm ci --prefix tests/reference`")
+    result: list[dict[str, Any]] = _run("reference.mjs", texts, *platforms)
+    return result
+
+
+Parts = list[tuple[str, str]]
+
+
+def intl_parts(
+    dates: list[str], formats: dict[str, tuple[str, dict[str, str]]]
+) -> dict[str, list[Parts]]:
+    """Each ISO date in each named format (``{"name": (locale, Intl options)}``), as
+    Intl.DateTimeFormat's formatToParts gives it: ``[("month", "3"), ("literal", "月"), ...]``."""
+    found = _run("dates.mjs", {"dates": dates, "formats": formats})
+    return {
+        name: [[(kind, value) for kind, value in parts] for parts in each]
+        for name, each in found.items()
+    }
+
+
+def _run(script: str, request: object, *args: str) -> Any:
+    """What ``script`` prints (JSON) for ``request`` (JSON on its stdin)."""
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is missing: install Node.js 20 and run `npm ci --prefix tests/reference`")
-    if not (HERE / "node_modules" / "twitter-text").is_dir():
-        pytest.fail("the reference packages are missing: run `npm ci --prefix tests/reference`")
     done = subprocess.run(
-        [node, str(HERE / "reference.mjs"), *platforms],
-        input=json.dumps(texts),
+        [node, str(HERE / script), *args],
+        input=json.dumps(request),
         capture_output=True,
         text=True,
         encoding="utf-8",
@@ -38,9 +60,8 @@ def answers(texts: list[str], *platforms: str) -> list[dict[str, Any]]:
         timeout=120,
     )
     if done.returncode != 0:
-        pytest.fail(f"reference.mjs failed: {done.stderr.strip()}")
-    result: list[dict[str, Any]] = json.loads(done.stdout)
-    return result
+        pytest.fail(f"{script} failed: {done.stderr.strip()}")
+    return json.loads(done.stdout)
 
 
 @lru_cache(maxsize=1024)
