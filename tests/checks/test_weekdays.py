@@ -107,7 +107,9 @@ def test_the_key_of_each_language_is_named_on_its_own_line(tmp_path: Path) -> No
 
 
 def test_english_in_a_chinese_text_is_read_as_english(tmp_path: Path) -> None:
-    path = write(tmp_path, '    message: {zh: "3月26日（周二）休息 / Closed 26 Mar (Wed)"}\n')
+    path = write(
+        tmp_path, '    message: {en: "Closed", zh: "3月26日（周二）休息 / Closed 26 Mar (Wed)"}\n'
+    )
     assert errors_of(path) == [f'{path}:11: closures[0].message.zh: "26 Mar (Wed)": {TUESDAY}']
 
 
