@@ -22,33 +22,10 @@ from broadcaster.ledger import Ledger
 from broadcaster.render import day
 from broadcaster.report import Report
 from tests.commands import broadcast, history
+from tests.languages import CHINESE, CHINESE_REASON, LANGUAGES, ZH_TEMPLATE, in_four_languages
 
 DEMO_NOW = "2024-03-20T09:00:00+08:00"
 LATER = "2024-03-20T10:00:00+08:00"
-LANGUAGES = ["en", "zh", "ms", "ta"]
-ZH_TEMPLATE = "templates/zh/banner/closure.html"
-#: the test's Chinese wording: "closed from ... to ... (reason), open again on ..."
-CHINESE = "<p>本诊所{{ start|day }}至{{ end|day }}暂停营业（{{ reason }}），{{ resume|day }}恢复营业。</p>\n"
-CHINESE_REASON = "年度团队建设活动"
-
-
-def in_four_languages(project: Path, zh_template: str | None = CHINESE) -> None:
-    """The example config with ``site.languages: [en, zh, ms, ta]`` in Singapore, the
-    closure's reason also in Chinese, and (unless None) a Chinese banner template."""
-    config = project / "config/broadcaster.yaml"
-    text = config.read_text(encoding="utf-8")
-    outlets = '  outlets: ["Orchard", "Tampines"]\n'
-    assert outlets in text
-    text = text.replace(outlets, f"{outlets}  languages: [{', '.join(LANGUAGES)}]\n  region: SG\n")
-    reason = 'reason: "our annual team bonding event"'
-    assert reason in text
-    text = text.replace(
-        reason, f'reason: {{en: "our annual team bonding event", zh: "{CHINESE_REASON}"}}'
-    )
-    config.write_text(text, encoding="utf-8")
-    if zh_template is not None:
-        (project / ZH_TEMPLATE).parent.mkdir(parents=True, exist_ok=True)
-        (project / ZH_TEMPLATE).write_text(zh_template, encoding="utf-8")
 
 
 def banner_json(project: Path) -> dict[str, Any]:
@@ -96,6 +73,25 @@ def test_four_languages_give_four_texts_per_entry(project: Path) -> None:
         assert day(date(2024, 3, 26), lang, "SG") in told
         assert day(date(2024, 3, 26), "en", "SG") not in told
     assert len({texts[lang]["html"] for lang in LANGUAGES}) == 4
+
+
+def test_the_calendar_and_json_ld_stay_in_the_default_language(project: Path) -> None:
+    """One description each is all the formats allow: the default language's."""
+    from icalendar import Calendar
+
+    in_four_languages(project)
+    run(DEMO_NOW)
+    (entry,) = banner_json(project)["notices"]
+    ics = (project / "site/notices/closures.ics").read_bytes()
+    (event,) = Calendar.from_ical(ics).walk("VEVENT")
+    assert str(event["description"]) == entry["text"]
+    jsonld = json.loads((project / "site/notices/closures.jsonld").read_text(encoding="utf-8"))
+    descriptions = {
+        special["description"]
+        for node in jsonld["@graph"]
+        for special in node["specialOpeningHoursSpecification"]
+    }
+    assert descriptions == {"our annual team bonding event"}
 
 
 def test_the_banner_is_still_one_delivery_per_notice(project: Path) -> None:
