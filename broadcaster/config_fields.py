@@ -33,7 +33,7 @@ class ChannelSection(Strict):
 
     def told_in(self, site_languages: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
         """The languages of each message this channel gets per notice: by default one, in
-        the site's default language (a publisher shows every language itself)."""
+        the site's default language (the banner and email say otherwise: every language)."""
         return ((site_languages[0],),)
 
 

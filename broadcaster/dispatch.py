@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple, cast
 
 import httpx
 
@@ -291,9 +291,8 @@ class Dispatcher:
             if timing != "due":
                 rows.append(row.mark(timing, _when(moment, timing)))
                 continue
-            job = Job(moment, timing, moment.occasion)
             try:
-                _id, message = self.render.message(channel, moment.notice, job, store=not dry_run)
+                entries.append(self._entry(channel, moment, store=not dry_run))
             except Exception as exc:
                 problem = self._unrenderable(exc)
                 group = Group(moment.notice.id, moment.occasion, channel.name)
@@ -302,19 +301,6 @@ class Dispatcher:
                     sender.unrendered(channel, group, row, problem, ["site"], dry_run=dry_run)
                 )
                 continue  # the other notices are still shown
-            entries.append(
-                {
-                    "id": moment.notice.id,
-                    "kind": moment.notice.kind,
-                    "start": moment.opens.isoformat(),
-                    "end": moment.closes.isoformat(),
-                    "text": message["text"],
-                    "html": message["html"],
-                    "facts": moment.notice.facts(),
-                    # banner.json's readers from before kinds: the days of a closure
-                    "closure": facts if about_days(facts := moment.notice.facts()) else None,
-                }
-            )
             shown.append(row)
         if dry_run:
             for row in shown:
@@ -325,6 +311,33 @@ class Dispatcher:
             return rows
         sender = Sender(self.ledger, self.retry, now, self.stop)
         return rows + await sender.publish(channel, entries, shown, force=selection.force)
+
+    def _entry(self, channel: Publisher, moment: Moment, *, store: bool) -> dict[str, Any]:
+        """What a publisher shows of one notice: its window, its facts, and its message in
+        each language the channel tells (``texts``), each rendered and stored like any
+        message (``closure-2024-03-26.zh``). ``text`` and ``html`` are the default
+        language's, as before languages, for the embeds that read only those. A language
+        whose message cannot be rendered fails the whole entry: shown half-translated, the
+        fault would go unseen."""
+        default = self.config.site.all_languages[0]
+        job = Job(moment, "due", moment.occasion)
+        texts: dict[str, dict[str, str]] = {}
+        for told in told_variants(channel, moment.notice, default):
+            _id, message = self.render.message(channel, told, job, store=store)
+            texts[told.language or default] = {part: message[part] for part in channel.parts}
+        facts = moment.notice.facts()
+        return {
+            "id": moment.notice.id,
+            "kind": moment.notice.kind,
+            "start": moment.opens.isoformat(),
+            "end": moment.closes.isoformat(),
+            **texts.get(default, {}),
+            "lang": default,
+            "texts": texts,
+            "facts": facts,
+            # banner.json's readers from before kinds: the days of a closure
+            "closure": facts if about_days(facts) else None,
+        }
 
     def _unconfigured(self, selection: Selection) -> list[Row]:
         """Channels broadcaster supports but this config does not use: shown, not failed."""

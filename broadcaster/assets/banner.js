@@ -7,9 +7,20 @@
  *
  * This file is a template: the Python side replaces the data placeholder below
  * (it must appear exactly once in this file) with a script-safe JSON object:
- *   {"generated_at": "...", "notices": [{"id", "kind", "start", "end", "text", "html"}]}
+ *   {"generated_at": "...",
+ *    "languages": [{"lang": "en", "name": "English"}, ...],  (the default first)
+ *    "notices": [{"id", "kind", "start", "end", "text", "html", "lang",
+ *                 "texts": {"en": {"text", "html"}, "zh": {...}, ...}}]}
  * A notice shows while start <= Date.now() < end. "html" is a trusted, already
- * escaped fragment; "text" is plain text used only when "html" is missing.
+ * escaped fragment; "text" is plain text used only when "html" is missing. The
+ * top-level "text" and "html" are in the notice's "lang" (the site's default):
+ * data written before languages has only those, and is shown as it is.
+ *
+ * The language shown is the one the visitor chose with the language switch
+ * (remembered in localStorage), else the first of navigator.languages whose
+ * primary subtag (zh of zh-CN) is one of the site's languages, else the default.
+ * A notice not written in that language shows in its default language; each
+ * text carries its lang attribute.
  *
  * Self-contained, ES2017, no dependencies. The only global it defines is
  * window.broadcasterBanner = { refresh: function () {...} }.
@@ -20,6 +31,7 @@
   var DATA = /*BANNER_DATA*/null;
 
   var STORAGE_KEY = "broadcaster.dismissed";
+  var LANGUAGE_KEY = "broadcaster.language";
   var HOST_ID = "broadcast-banner";
   var REFRESH_MS = 60 * 1000;
   var MAX_REMEMBERED = 200;
@@ -41,8 +53,17 @@
     "font-size:1.5rem;line-height:1;cursor:pointer;}",
     ".broadcast-dismiss:hover{background:rgba(0,0,0,.08);}",
     ".broadcast-dismiss:focus-visible{outline:3px solid #0b3d91;outline-offset:1px;}",
-    "@media (max-width:480px){.broadcast-notice{padding:.5rem .75rem;font-size:.9375rem;}}",
-    "@media print{.broadcast-dismiss{display:none;}}"
+    ".broadcast-languages{display:flex;flex-wrap:wrap;justify-content:flex-end;gap:.375rem;",
+    "margin:0;padding:.375rem 1rem;background:#fff3c4;color:#1a1a1a;",
+    "border-bottom:3px solid #b45309;}",
+    ".broadcast-language{min-width:2.5rem;min-height:2rem;padding:0 .625rem;",
+    "border:1px solid #b45309;border-radius:4px;background:#fff;color:#1a1a1a;",
+    "font:inherit;font-size:.875rem;line-height:1;cursor:pointer;}",
+    ".broadcast-language[aria-pressed=true]{background:#b45309;color:#fff;}",
+    ".broadcast-language:focus-visible{outline:3px solid #0b3d91;outline-offset:1px;}",
+    "@media (max-width:480px){.broadcast-notice{padding:.5rem .75rem;font-size:.9375rem;}",
+    ".broadcast-languages{padding:.25rem .75rem;}}",
+    "@media print{.broadcast-dismiss,.broadcast-languages{display:none;}}"
   ].join("");
 
   function warn(message, error) {
@@ -92,8 +113,8 @@
       }
       var start = parseBound(n.start, -Infinity);
       var end = parseBound(n.end, Infinity);
-      var hasHtml = typeof n.html === "string";
-      if (isNaN(start) || isNaN(end) || !(hasHtml || typeof n.text === "string")) {
+      var texts = readTexts(n);
+      if (isNaN(start) || isNaN(end) || !texts) {
         warn("skipping malformed notice " + JSON.stringify(n.id));
         continue;
       }
@@ -103,11 +124,120 @@
         kind: typeof n.kind === "string" ? n.kind : "",
         start: start,
         end: end,
-        html: hasHtml ? n.html : null,
-        text: typeof n.text === "string" ? n.text : ""
+        texts: texts.byLang,
+        fallback: texts.fallback
       });
     }
     return notices;
+  }
+
+  /* lang -> {html, text} for each language a notice is written in; its own "text" and
+     "html" are in its "lang" (its default), which is also its fallback. Null: none. */
+  function readTexts(n) {
+    var byLang = Object.create(null);
+    var order = [];
+    function add(lang, t) {
+      if (!t || typeof t !== "object" || byLang[lang]) {
+        return;
+      }
+      var hasHtml = typeof t.html === "string";
+      if (!hasHtml && typeof t.text !== "string") {
+        return;
+      }
+      byLang[lang] = {
+        html: hasHtml ? t.html : null,
+        text: typeof t.text === "string" ? t.text : ""
+      };
+      order.push(lang);
+    }
+    add(isNonEmptyString(n.lang) ? n.lang : "", n);
+    if (n.texts && typeof n.texts === "object" && !Array.isArray(n.texts)) {
+      Object.keys(n.texts).forEach(function (lang) {
+        if (isNonEmptyString(lang)) {
+          add(lang, n.texts[lang]);
+        }
+      });
+    }
+    return order.length ? { byLang: byLang, fallback: order[0] } : null;
+  }
+
+  /* The site's languages, [{lang, name}], the default first; [] in older data. */
+  function readLanguages(data) {
+    var found = [];
+    var seen = Object.create(null);
+    var list = Array.isArray(data.languages) ? data.languages : [];
+    for (var i = 0; i < list.length; i++) {
+      var l = list[i];
+      if (l && typeof l === "object" && isNonEmptyString(l.lang) && !seen[l.lang]) {
+        seen[l.lang] = true;
+        found.push({ lang: l.lang, name: isNonEmptyString(l.name) ? l.name : l.lang });
+      }
+    }
+    return found;
+  }
+
+  /* ---- the language shown: chosen, else the browser's, else the default ---- */
+
+  var languages = [];
+  var language = "";
+  var chosenInMemory = null;
+
+  function primarySubtag(tag) {
+    return String(tag).split("-")[0].toLowerCase();
+  }
+
+  /* The site's language for a BCP 47 tag: the same tag, else the same primary subtag. */
+  function siteLanguage(tag) {
+    if (!isNonEmptyString(tag)) {
+      return null;
+    }
+    var i;
+    for (i = 0; i < languages.length; i++) {
+      if (languages[i].lang.toLowerCase() === tag.toLowerCase()) {
+        return languages[i].lang;
+      }
+    }
+    for (i = 0; i < languages.length; i++) {
+      if (primarySubtag(languages[i].lang) === primarySubtag(tag)) {
+        return languages[i].lang;
+      }
+    }
+    return null;
+  }
+
+  function browserLanguages() {
+    try {
+      var list = navigator.languages && navigator.languages.length
+        ? navigator.languages
+        : [navigator.language];
+      return Array.prototype.slice.call(list);
+    } catch (e) {
+      return [];
+    }
+  }
+
+  function chooseLanguage() {
+    var chosen = chosenInMemory;
+    try {
+      chosen = window.localStorage.getItem(LANGUAGE_KEY) || chosen;
+    } catch (e) {
+      /* storage disabled: this page's choice only */
+    }
+    var found = siteLanguage(chosen);
+    var preferred = browserLanguages();
+    for (var i = 0; !found && i < preferred.length; i++) {
+      found = siteLanguage(preferred[i]);
+    }
+    return found || (languages.length ? languages[0].lang : "");
+  }
+
+  function rememberLanguage(lang) {
+    chosenInMemory = lang;
+    try {
+      window.localStorage.setItem(LANGUAGE_KEY, lang);
+    } catch (e) {
+      /* storage unavailable or full: remembered for this page only */
+    }
   }
 
   /* ---- dismissed ids: localStorage when available, memory always ---- */
@@ -155,6 +285,7 @@
   /* ---- DOM ---- */
 
   var container = null;
+  var switcher = null; /* the language switch, last in the container */
   var rendered = Object.create(null); /* id -> element */
 
   function injectStyle() {
@@ -202,13 +333,7 @@
     }
     var body = document.createElement("div");
     body.className = "broadcast-notice-body";
-    if (notice.html !== null) {
-      body.innerHTML = notice.html; /* trusted, server-escaped fragment */
-    } else {
-      var p = document.createElement("p");
-      p.textContent = notice.text;
-      body.appendChild(p);
-    }
+    fillBody(body, notice);
     var button = document.createElement("button");
     button.type = "button";
     button.className = "broadcast-dismiss";
@@ -226,6 +351,70 @@
     return el;
   }
 
+  /* The notice in the language shown (else its default), marked with its lang. */
+  function fillBody(body, notice) {
+    var lang = notice.texts[language] ? language : notice.fallback;
+    var text = notice.texts[lang];
+    if (text.html !== null) {
+      body.innerHTML = text.html; /* trusted, server-escaped fragment */
+    } else {
+      var p = document.createElement("p");
+      p.textContent = text.text;
+      body.textContent = "";
+      body.appendChild(p);
+    }
+    if (lang) {
+      body.setAttribute("lang", lang);
+    } else {
+      body.removeAttribute("lang");
+    }
+  }
+
+  /* Buttons named in their own language; the one shown is pressed. Native buttons:
+     Tab reaches each, Enter and Space press it. */
+  function buildSwitch() {
+    var group = document.createElement("div");
+    group.className = "broadcast-languages";
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", "Language");
+    languages.forEach(function (l) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "broadcast-language";
+      button.setAttribute("lang", l.lang);
+      button.setAttribute("data-lang", l.lang);
+      button.textContent = l.name;
+      button.addEventListener("click", function () {
+        try {
+          rememberLanguage(l.lang);
+          showLanguage(l.lang);
+        } catch (e) {
+          warn("switching language failed", e);
+        }
+      });
+      group.appendChild(button);
+    });
+    return group;
+  }
+
+  function showLanguage(lang) {
+    language = lang;
+    var byId = Object.create(null);
+    notices.forEach(function (n) {
+      byId[n.id] = n;
+    });
+    Object.keys(rendered).forEach(function (id) {
+      fillBody(rendered[id].querySelector(".broadcast-notice-body"), byId[id]);
+    });
+    if (switcher) {
+      var buttons = switcher.querySelectorAll(".broadcast-language");
+      for (var i = 0; i < buttons.length; i++) {
+        var pressed = buttons[i].getAttribute("data-lang") === language;
+        buttons[i].setAttribute("aria-pressed", pressed ? "true" : "false");
+      }
+    }
+  }
+
   function removeNotice(id) {
     var el = rendered[id];
     delete rendered[id];
@@ -238,7 +427,8 @@
     rememberDismissed(id);
     var el = rendered[id];
     var hadFocus = !!(el && document.activeElement && el.contains(document.activeElement));
-    var next = el ? el.nextElementSibling || el.previousElementSibling : null;
+    var after = el ? el.nextElementSibling : null;
+    var next = after && after !== switcher ? after : el ? el.previousElementSibling : null;
     removeNotice(id);
     if (hadFocus && next) {
       var nextButton = next.querySelector(".broadcast-dismiss");
@@ -250,7 +440,7 @@
   }
 
   function tidyContainer() {
-    if (container && container.parentNode && !container.firstChild) {
+    if (container && container.parentNode && Object.keys(rendered).length === 0) {
       container.parentNode.removeChild(container);
     }
   }
@@ -295,6 +485,15 @@
             box.insertBefore(el, current);
           }
         }
+        if (languages.length > 1) {
+          if (!switcher) {
+            switcher = buildSwitch();
+            showLanguage(language);
+          }
+          if (box.lastChild !== switcher) {
+            box.appendChild(switcher);
+          }
+        }
       }
       tidyContainer();
     } catch (e) {
@@ -326,6 +525,8 @@
     if (!notices) {
       return;
     }
+    languages = readLanguages(DATA);
+    language = chooseLanguage();
     if (window.broadcasterBanner && window.broadcasterBanner.__broadcaster) {
       return; /* script included twice: the first copy already runs */
     }

@@ -10,6 +10,12 @@ write them is a failed delivery (``retry``), even when the notices did not chang
 :meth:`broadcaster.send.Sender.publish`. The ledger also records one ``banner`` delivery per
 notice, so ``history`` shows when each notice first appeared.
 
+Each notice is carried in every site language (``texts``: language -> ``text``, ``html``),
+its ``text`` and ``html`` being the default language's as before, for embeds that read only
+those. ``banner.js`` shows the visitor's language (``navigator.languages``, or the one they
+chose with its language switch); ``banner.html`` shows the default language and carries the
+others ``hidden``, each with its ``lang``, for a site's own script to switch.
+
 For closures it also writes ``closures.jsonld`` (schema.org special opening hours, also under
 ``jsonld`` in ``banner.json``) and ``closures.ics`` (a calendar to subscribe to); see
 :mod:`broadcaster.channels.banner_extras`.
@@ -32,6 +38,7 @@ from broadcaster.channels.banner_extras import Business
 from broadcaster.channels.base import Publisher, Receipt, Target
 from broadcaster.config import Site
 from broadcaster.errors import RetryableError
+from broadcaster.i18n import language_name
 
 if TYPE_CHECKING:
     from broadcaster.channels import Deps
@@ -53,15 +60,23 @@ class BannerChannel(Publisher):
         self.business = (
             Business(site.name, site.url, tuple(site.outlets)) if site is not None else Business()
         )
+        #: the site's languages, the default first (none given: those the entries carry)
+        self.languages: tuple[str, ...] = site.all_languages if site is not None else ()
 
     def targets(self) -> list[Target]:
         return [Target("site")]
 
     async def publish(self, entries: Sequence[dict[str, Any]], now: datetime) -> Receipt:
-        """Write the files for ``entries`` (each: id, kind, start, end, text, html, and the
-        notice's ``facts``; a notice about opening days also feeds the JSON-LD and calendar)."""
+        """Write the files for ``entries`` (each: id, kind, start, end, text, html, ``texts``
+        per language, and the notice's ``facts``; a notice about opening days also feeds the
+        JSON-LD and calendar)."""
         unique = list({e["id"]: e for e in entries}.values())
-        data: dict[str, Any] = {"generated_at": now.isoformat(), "notices": unique}
+        languages = self.languages or languages_in(unique)
+        data: dict[str, Any] = {
+            "generated_at": now.isoformat(),
+            "languages": [{"lang": lang, "name": language_name(lang)} for lang in languages],
+            "notices": unique,
+        }
         current = [
             e
             for e in unique
@@ -71,7 +86,7 @@ class BannerChannel(Publisher):
         files = {
             "banner.json": json.dumps({**data, "jsonld": jsonld}, ensure_ascii=False, indent=2)
             + "\n",
-            "banner.html": banner_fragment(current),
+            "banner.html": banner_fragment(current, languages),
             "banner.js": banner_script(data),
             "closures.jsonld": _script_safe(json.dumps(jsonld, ensure_ascii=False, indent=2))
             + "\n",
@@ -95,15 +110,39 @@ class BannerChannel(Publisher):
         }
 
 
-def banner_fragment(entries: Sequence[dict[str, Any]]) -> str:
-    """Server-side include: the notices showing now (their ``html`` is already escaped)."""
+def banner_fragment(entries: Sequence[dict[str, Any]], languages: Sequence[str] = ()) -> str:
+    """Server-side include: the notices showing now (their ``html`` is already escaped), in
+    the default language; each other language follows ``hidden``, with its ``lang``."""
     if not entries:
         return ""
     notices = "".join(
-        f'<div class="broadcast-notice" data-notice-id="{html.escape(e["id"])}">{e["html"]}</div>'
+        f'<div class="broadcast-notice" data-notice-id="{html.escape(e["id"])}">'
+        f"{''.join(_fragment_texts(e, languages))}</div>"
         for e in entries
     )
     return f'<div class="broadcast-banner" role="region" aria-label="Notices">{notices}</div>\n'
+
+
+def _fragment_texts(entry: dict[str, Any], languages: Sequence[str]) -> list[str]:
+    """One ``div`` per language the entry carries, the site's order, the default shown."""
+    default = entry.get("lang") or (languages[0] if languages else "en")
+    texts = entry.get("texts") or {default: {"html": entry["html"]}}
+    order = [lang for lang in (default, *languages) if lang in texts]
+    order += [lang for lang in texts if lang not in order]
+    return [
+        f'<div class="broadcast-text" lang="{html.escape(lang)}"'
+        f"{'' if lang == default else ' hidden'}>{texts[lang]['html']}</div>"
+        for lang in dict.fromkeys(order)
+    ]
+
+
+def languages_in(entries: Sequence[dict[str, Any]]) -> tuple[str, ...]:
+    """The languages the entries carry, each entry's default first (a channel made without
+    a site, as tests make it)."""
+    found: dict[str, None] = {}
+    for entry in entries:
+        found.update(dict.fromkeys([entry.get("lang") or "en", *(entry.get("texts") or ())]))
+    return tuple(found) or ("en",)
 
 
 def banner_script(data: dict[str, Any]) -> str:

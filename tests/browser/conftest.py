@@ -17,14 +17,22 @@ import functools
 import http.server
 import itertools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Error, Page, Route, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Error,
+    Page,
+    Route,
+    sync_playwright,
+)
 
 from broadcaster.channels.banner import banner_script
 
@@ -179,12 +187,13 @@ def page_log() -> PageLog:
     return PageLog()
 
 
-@pytest.fixture
-def page(browser: Browser, page_log: PageLog) -> Iterator[Page]:
+def open_page(browser: Browser, page_log: PageLog, locale: str) -> tuple[BrowserContext, Page]:
+    """A page in a fresh context for a visitor whose browser prefers ``locale`` (Playwright
+    sets ``navigator.language(s)`` and Accept-Language from it); other hosts are blocked."""
     # A timezone far from the notices' +08:00 offset: start/end must be compared as
     # instants, not as local wall-clock times.
     context = browser.new_context(
-        timezone_id="Pacific/Honolulu", locale="en-GB", viewport={"width": 1024, "height": 640}
+        timezone_id="Pacific/Honolulu", locale=locale, viewport={"width": 1024, "height": 640}
     )
 
     def only_local(route: Route) -> None:
@@ -206,7 +215,30 @@ def page(browser: Browser, page_log: PageLog) -> Iterator[Page]:
     page = context.new_page()
     page.on("pageerror", on_page_error)
     page.on("console", on_console)
+    return context, page
+
+
+@pytest.fixture
+def page(browser: Browser, page_log: PageLog) -> Iterator[Page]:
+    context, page = open_page(browser, page_log, "en-GB")
     try:
         yield page
     finally:
         context.close()
+
+
+@pytest.fixture
+def visitor(browser: Browser, page_log: PageLog) -> Iterator[Callable[[str], Page]]:
+    """``visitor("zh-CN")``: a page for a visitor whose browser prefers that language."""
+    contexts: list[BrowserContext] = []
+
+    def open_for(locale: str) -> Page:
+        context, page = open_page(browser, page_log, locale)
+        contexts.append(context)
+        return page
+
+    try:
+        yield open_for
+    finally:
+        for context in contexts:
+            context.close()

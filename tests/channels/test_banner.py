@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from broadcaster.channels.banner import PLACEHOLDER, BannerChannel, banner_fragment, banner_script
+from broadcaster.config import Site
 from broadcaster.errors import RetryableError
 
 SG = ZoneInfo("Asia/Singapore")
@@ -73,3 +74,56 @@ async def test_an_unwritable_folder_is_a_retryable_error(tmp_path: Path) -> None
     blocker.write_text("not a folder")
     with pytest.raises(RetryableError, match="cannot write banner files"):
         await BannerChannel(blocker / "notices").publish([ENTRY], datetime(2024, 3, 20, tzinfo=SG))
+
+
+# Every site language -------------------------------------------------------------------------
+
+SITE = Site(
+    name="Glow Aesthetics",
+    url="https://www.glow-aesthetics.example",
+    languages=["en", "zh", "ms", "ta"],
+    region="SG",
+)
+IN_FOUR = {
+    **ENTRY,
+    "lang": "en",
+    "texts": {
+        "en": {"text": ENTRY["text"], "html": ENTRY["html"]},
+        "zh": {"text": "休息", "html": "<p>休息 &lt;b&gt;</p>"},
+        "ms": {"text": "Tutup", "html": "<p>Tutup</p>"},
+        "ta": {"text": "மூடப்பட்டுள்ளது", "html": "<p>மூடப்பட்டுள்ளது</p>"},
+    },
+}
+
+
+async def test_every_language_is_written_with_its_name_in_itself(tmp_path: Path) -> None:
+    channel = BannerChannel(tmp_path, SITE)
+    await channel.publish([IN_FOUR], datetime(2024, 3, 20, 9, tzinfo=SG))
+    data = json.loads((tmp_path / "banner.json").read_text(encoding="utf-8"))
+    assert [(lang["lang"], lang["name"]) for lang in data["languages"]] == [
+        ("en", "English"),
+        ("zh", "中文"),
+        ("ms", "Melayu"),
+        ("ta", "தமிழ்"),
+    ]
+    (notice,) = data["notices"]
+    assert list(notice["texts"]) == ["en", "zh", "ms", "ta"]
+    assert (notice["text"], notice["html"]) == (ENTRY["text"], ENTRY["html"])
+    script = (tmp_path / "banner.js").read_text(encoding="utf-8")
+    assert '"zh": {"text": "休息", "html": "\\u003cp\\u003e休息' in script
+
+
+def test_the_fragment_shows_the_default_and_holds_the_others_hidden() -> None:
+    fragment = banner_fragment([IN_FOUR], SITE.all_languages)
+    assert fragment.count('class="broadcast-text"') == 4
+    assert f'<div class="broadcast-text" lang="en">{ENTRY["html"]}</div>' in fragment
+    assert '<div class="broadcast-text" lang="zh" hidden><p>休息 &lt;b&gt;</p></div>' in fragment
+    assert '<div class="broadcast-text" lang="ta" hidden>' in fragment
+    order = [fragment.index(f'lang="{lang}"') for lang in SITE.all_languages]
+    assert order == sorted(order)
+
+
+def test_an_entry_from_before_languages_is_shown_in_the_default_language() -> None:
+    fragment = banner_fragment([ENTRY], SITE.all_languages)
+    assert fragment.count('class="broadcast-text"') == 1
+    assert f'<div class="broadcast-text" lang="en">{ENTRY["html"]}</div>' in fragment

@@ -21,6 +21,11 @@ class BannerConfig(ChannelSection):
     def _public(cls, value: str | None) -> str | None:
         return None if value is None else api_url(value)
 
+    def told_in(self, site_languages: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+        """Every language, each rendered on its own: the banner carries them all and the
+        visitor's browser picks one (``banner.js``), so ``validate`` and ``preview`` cover each."""
+        return tuple((language,) for language in site_languages)
+
 
 KIT = ChannelKit(
     section=BannerConfig,
