@@ -1,8 +1,9 @@
-"""The platforms' own code, run by Node: twitter-text 3.1.0 and @atproto/api (reference.mjs).
+"""Other systems' own code, run by Node: the platforms' counting, twitter-text 3.1.0 and
+@atproto/api (reference.mjs), and ICU's CLDR dates, times and lists (cldr.mjs, Node's Intl).
 
-``scripts/test`` installs them (``npm ci --prefix tests/reference``). Without Node or without
-them these tests fail, saying what to install: a skipped reference test would let our
-counting drift from the platforms' unnoticed.
+``scripts/test`` installs the packages (``npm ci --prefix tests/reference``); ICU is built
+into Node. Without Node or without them these tests fail, saying what to install: a skipped
+reference test would let our counting or our dates drift from theirs unnoticed.
 """
 
 from __future__ import annotations
@@ -23,14 +24,30 @@ CORPUS = HERE / "corpus.json"
 def answers(texts: list[str], *platforms: str) -> list[dict[str, Any]]:
     """For each text: ``{"x": {...}, "bluesky": {...}, "mastodon": {...}}`` from
     reference.mjs, or only the ``platforms`` named (quicker: X alone does not load Bluesky's)."""
+    if not (HERE / "node_modules" / "twitter-text").is_dir():
+        pytest.fail("the reference packages are missing: run `npm ci --prefix tests/reference`")
+    result: list[dict[str, Any]] = _node("reference.mjs", texts, *platforms)
+    return result
+
+
+def cldr(
+    locales: list[str], dates: list[str], times: list[str], lists: list[list[str]]
+) -> dict[str, Any]:
+    """ICU's forms per locale (``zh-SG``): ``{"resolved", "dates": {iso: {"monthDay",
+    "weekday", "full"}}, "times": {"09:00": ...}, "lists": [...]}`` from cldr.mjs."""
+    asked = {"locales": locales, "dates": dates, "times": times, "lists": lists}
+    result: dict[str, Any] = _node("cldr.mjs", asked)
+    return result
+
+
+def _node(script: str, given: object, *args: str) -> Any:
+    """What ``script`` prints (JSON) for ``given`` (JSON on its stdin)."""
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is missing: install Node.js 20 and run `npm ci --prefix tests/reference`")
-    if not (HERE / "node_modules" / "twitter-text").is_dir():
-        pytest.fail("the reference packages are missing: run `npm ci --prefix tests/reference`")
     done = subprocess.run(
-        [node, str(HERE / "reference.mjs"), *platforms],
-        input=json.dumps(texts),
+        [node, str(HERE / script), *args],
+        input=json.dumps(given),
         capture_output=True,
         text=True,
         encoding="utf-8",
@@ -38,9 +55,8 @@ def answers(texts: list[str], *platforms: str) -> list[dict[str, Any]]:
         timeout=120,
     )
     if done.returncode != 0:
-        pytest.fail(f"reference.mjs failed: {done.stderr.strip()}")
-    result: list[dict[str, Any]] = json.loads(done.stdout)
-    return result
+        pytest.fail(f"{script} failed: {done.stderr.strip()}")
+    return json.loads(done.stdout)
 
 
 @lru_cache(maxsize=1024)
