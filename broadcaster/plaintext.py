@@ -141,7 +141,8 @@ def clause(phrase: str) -> str:
     """An admin's phrase ready to go inside a sentence: without punctuation of its own at the end.
 
     Templates write ``for {{ reason|clause }}.``; a reason typed as ``Good Friday.`` would
-    otherwise end the sentence twice (``Good Friday..``), and ``Good Friday!`` as ``!.``.
+    otherwise end the sentence twice (``Good Friday..``), and ``Good Friday!`` as ``!.``
+    (in Chinese, ``因{{ reason|clause }}，``: ``耶稣受难日。`` would read ``耶稣受难日。，``).
     ``broadcast validate`` warns when something was dropped.
     """
     return _TRAILING_STOPS.sub("", phrase.strip())

@@ -170,8 +170,9 @@ class Renderer:
             ) from None
 
     def translated(self, kind: str, occasion: str, channel: str, part: str, language: str) -> bool:
-        """Whether this message has a template of its language's own (else English is used)."""
-        if language == "en":
+        """Whether this message has a template of its language's own (else English is used).
+        The templates at the top are English: English in any region (``en-GB``) has its own."""
+        if language.replace("_", "-").split("-")[0].lower() == "en":
             return True
         return self.template_name(kind, occasion, channel, part, language).startswith(
             f"{language}/"

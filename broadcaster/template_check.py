@@ -11,7 +11,10 @@ knows it (their own file's path, or ``broadcaster built-in <name>``):
   anything; a config without closures or articles is proven with a sample of each kind, so
   the first one added later cannot fail;
 * every file in the overrides folder is read by some message: a misspelt name
-  (``email/closure-remnd.txt``) would silently leave the built-in wording in use (a warning).
+  (``email/closure-remnd.txt``) would silently leave the built-in wording in use (a warning);
+* every message in one of the site's languages has a template of that language's own: one
+  that falls back to the English template goes out in English words (a warning, once per
+  language and template).
 
 ``broadcast validate`` shows all of it, feed articles included; ``run``, ``send`` and each pass
 of ``worker`` refuse to start on an error (:func:`template_errors`, from the config alone: a
@@ -35,12 +38,13 @@ from broadcaster.checks import Finding
 from broadcaster.config import Config, Lifecycle
 from broadcaster.errors import ConfigProblem
 from broadcaster.notices import KINDS, Notice, build, config_articles, kind_of
-from broadcaster.notices.base import LIFE, variant
+from broadcaster.notices.base import LIFE, languages_of, variant
 from broadcaster.render import (
     PART_EXTENSIONS,
     TEMPLATE_SUFFIXES,
     Renderer,
     TemplateFault,
+    TemplateMissing,
     shown_name,
     template_fault,
     template_sources,
@@ -61,23 +65,30 @@ OCCASIONS = {
 def template_errors(config: Config) -> list[ConfigProblem]:
     """What stops ``run``, ``send`` or a worker pass before anything is sent: the templates'
     errors against the config's own notices (no feed is read, nothing is written)."""
-    found = template_findings(config, unused=False)
+    found = template_findings(config, warnings=False)
     return [f.as_config_problem() for f in found if f.severity == "error"]
 
 
 def template_findings(
-    config: Config, gathered: Sequence[Notice] | None = None, *, unused: bool = True
+    config: Config, gathered: Sequence[Notice] | None = None, *, warnings: bool = True
 ) -> list[Finding]:
     """Every problem with the templates, errors first: compiling, rendering every notice
-    (``gathered`` from the config and its feeds, else the config's own), and (``unused``)
-    override files nothing reads."""
+    (``gathered`` from the config and its feeds, else the config's own), and (``warnings``)
+    messages told in English for want of a translation and override files nothing reads."""
     overrides = config.templates
     renderer = Renderer(config.site, overrides)
+    notices = _notices(config, gathered)
     faults = {_key(fault): fault for fault in _compile_faults(renderer)}
-    for fault in _render_faults(config, renderer, _notices(config, gathered), compiled=not faults):
+    for fault in _render_faults(config, renderer, notices, compiled=not faults):
         faults.setdefault(_key(fault), fault)  # the first notice and channel that showed it
     findings = [Finding("error", f.file, f.line, "", f.described) for f in faults.values()]
-    return findings + (_unused_overrides(renderer, overrides) if unused else [])
+    if not warnings:
+        return findings
+    return (
+        findings
+        + _english_fallbacks(config, renderer, notices)
+        + _unused_overrides(renderer, overrides)
+    )
 
 
 def occasions(channel: type[Channel], kind: str, rules: Lifecycle) -> list[str]:
@@ -113,31 +124,82 @@ def _compile_faults(renderer: Renderer) -> list[TemplateFault]:
 # -- rendering ---------------------------------------------------------------------------------
 
 
-def _render_faults(
-    config: Config, renderer: Renderer, notices: list[tuple[Notice, str]], *, compiled: bool
-) -> Iterator[TemplateFault]:
-    """Render each notice once per configured channel and occasion, yielding each fault with
-    the notice, occasion and channel that showed it."""
+#: one message: the channel, how the notice is named, the occasion, the notice as told
+Told = tuple[str, str, str, Notice]
+
+
+def _messages(config: Config, notices: list[tuple[Notice, str]]) -> Iterator[Told]:
+    """Every message the config sends: each notice on each configured channel, on every
+    occasion ``lifecycle:`` sends it there, in each of the channel's languages."""
     rules = config.lifecycle
     languages = config.site.all_languages
     for name, section in config.channels.configured().items():
-        channel = TYPES[name]
         told_in = section.told_in(languages)
         for notice, label in notices:
             for occasion, told in product(
-                occasions(channel, notice.kind, rules),
+                occasions(TYPES[name], notice.kind, rules),
                 [variant(notice, each, languages[0]) for each in told_in],
             ):
-                try:
-                    renderer.render(told, occasion, name, channel.parts, _extra(told, occasion))
-                except Exception as exc:
-                    fault = template_fault(exc, renderer.template_dir)
-                    if fault is None and compiled:
-                        raise  # not a template's doing: a bug, shown as one
-                    if fault is not None:
-                        in_language = f" in {told.language}" if told.language else ""
-                        context = f"rendering {label} {occasion}{in_language} for {name}"
-                        yield replace(fault, context=context)
+                yield name, label, occasion, told
+
+
+def _render_faults(
+    config: Config, renderer: Renderer, notices: list[tuple[Notice, str]], *, compiled: bool
+) -> Iterator[TemplateFault]:
+    """Render every message once, yielding each fault with the notice, occasion and channel
+    that showed it."""
+    for name, label, occasion, told in _messages(config, notices):
+        try:
+            renderer.render(told, occasion, name, TYPES[name].parts, _extra(told, occasion))
+        except Exception as exc:
+            fault = template_fault(exc, renderer.template_dir)
+            if fault is None and compiled:
+                raise  # not a template's doing: a bug, shown as one
+            if fault is not None:
+                in_language = f" in {told.language}" if told.language else ""
+                context = f"rendering {label} {occasion}{in_language} for {name}"
+                yield replace(fault, context=context)
+
+
+# -- messages told in English for want of a translation ----------------------------------------
+
+
+def _english_fallbacks(
+    config: Config, renderer: Renderer, notices: list[tuple[Notice, str]]
+) -> list[Finding]:
+    """A warning, once per language and English template, for a message in one of the site's
+    languages that has no template in that language's folder: it goes out in English words
+    (with that language's dates)."""
+    languages = config.site.all_languages
+    sources = template_sources(renderer.template_dir)
+    found: dict[tuple[str, str], Finding] = {}
+    for name, _label, occasion, told in _messages(config, notices):
+        for language, part in product(languages_of(told, languages[0]), TYPES[name].parts):
+            if language not in languages:
+                continue  # a channel's language the site does not list: not this check's
+            english = _english_instead(renderer, (told.kind, occasion, name, part), language)
+            if english is None or (language, english) in found:
+                continue
+            message = (
+                f"{language}: no template of its own for {name} {told.kind} {occasion}; the "
+                f"English one is used (translate a copy saved as {language}/{english})"
+            )
+            file = shown_name(str(sources[english]))
+            found[language, english] = Finding("warning", file, None, "", message)
+    return list(found.values())
+
+
+def _english_instead(
+    renderer: Renderer, message: tuple[str, str, str, str], language: str
+) -> str | None:
+    """The English template a message in ``language`` is read from for want of its own
+    (``kind, occasion, channel, part``), or None when it has its own."""
+    try:
+        if renderer.translated(*message, language):
+            return None
+        return renderer.template_name(*message)
+    except (TemplateMissing, jinja2.TemplateError, UnicodeDecodeError, OSError):
+        return None  # a template that cannot be read: an error the other checks report
 
 
 def _notices(config: Config, gathered: Sequence[Notice] | None) -> list[tuple[Notice, str]]:

@@ -123,6 +123,10 @@ def test_titles_are_one_line_of_text_whatever_their_type(
         ("staff training (phase 2)", "staff training (phase 2)"),
         ("Dr. Tan’s talk", "Dr. Tan’s talk"),
         (".", ""),
+        ("耶稣受难日。", "耶稣受难日"),  # Chinese full stop
+        ("国庆日！", "国庆日"),
+        ("Hari Kebangsaan.", "Hari Kebangsaan"),
+        ("தேசிய தினம்.", "தேசிய தினம்"),
     ],
 )
 def test_a_reason_loses_the_punctuation_its_sentence_supplies(reason: str, inside: str) -> None:

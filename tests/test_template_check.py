@@ -12,6 +12,7 @@ from broadcaster.channels import TYPES
 from broadcaster.channels.mastodon import MastodonChannel
 from broadcaster.channels.telegram import TelegramChannel
 from broadcaster.config import Config, Lifecycle
+from broadcaster.errors import ConfigError
 from broadcaster.template_check import occasions, template_errors, template_findings
 
 #: every channel besides the example's banner and email, with made-up (never used) addresses
@@ -226,3 +227,60 @@ def test_every_posting_channel_publishes_articles_and_publishers_do_not() -> Non
 
 def test_every_known_channel_has_its_type_declared() -> None:
     assert all(TYPES[name].name == name for name in TYPES)
+
+
+# -- messages told in English for want of a translation ----------------------------------------
+
+
+def with_languages(project: Path, languages: str, telegram: str | None = None) -> Config:
+    """The project's config with ``site.languages`` (``[en, zh]``), and with Telegram told in
+    the ``telegram`` languages (added to the channels if it is not there yet)."""
+    path = project / "config/broadcaster.yaml"
+    text = path.read_text(encoding="utf-8").replace(
+        '  outlets: ["Orchard", "Tampines"]\n',
+        f'  outlets: ["Orchard", "Tampines"]\n  languages: {languages}\n  region: SG\n',
+        1,
+    )
+    if telegram:
+        chat = '    chat_id: "@glowaesthetics"\n'
+        if chat not in text:
+            text = text.replace("channels:\n", f"channels:\n  telegram:\n{chat}", 1)
+        text = text.replace(chat, f"{chat}    languages: {telegram}\n", 1)
+    path.write_text(text, encoding="utf-8")
+    return config_module.load(path).config
+
+
+def test_a_language_without_templates_of_its_own_is_a_warning_once_per_template(
+    project: Path,
+) -> None:
+    """Japanese has no built-in templates: its emails would go out in English words (with
+    Japanese dates). Each English template it falls back to is named once, however many
+    notices and occasions read it."""
+    every = shown(with_languages(project, "[en, ja]"), "warning")
+    warnings = [w for w in every if ": ja: no template of its own for email " in w]
+    assert warnings[0] == (
+        "broadcaster built-in email/closure.subject.txt: ja: no template of its own for email "
+        "closure announce; the English one is used (translate a copy saved as "
+        "ja/email/closure.subject.txt)"
+    )
+    # the banner shows every site language too, so its templates are named as well
+    banner = [w for w in every if w not in warnings]
+    assert banner and all(": ja: no template of its own for banner " in w for w in banner)
+    used = [w.split(":")[0].removeprefix("broadcaster built-in ") for w in warnings]
+    assert sorted(used) == sorted(
+        f"email/{stem}.{ext}"
+        for stem in ("closure", "closure-update", "closure-cancel", "hours", "article")
+        for ext in ("subject.txt", "txt", "html")
+    )
+
+
+def test_the_built_in_languages_need_no_warning_on_any_channel(project: Path) -> None:
+    loaded_config(project, "lifecycle:\n  reopen: [telegram]\n", every_channel=True)
+    config = with_languages(project, "[en, zh, ms, ta]", telegram="[en, zh, ms, ta]")
+    assert template_findings(config) == []
+
+
+def test_a_channel_language_the_site_lacks_is_a_config_error(project: Path) -> None:
+    """Not a template warning: the config is refused before any template is looked at."""
+    with pytest.raises(ConfigError, match=r"channels\.telegram\.languages\[1\]: 'ja' is not one"):
+        with_languages(project, "[en, zh]", telegram="[en, ja]")

@@ -34,6 +34,11 @@ from tests.commands import broadcast
 from tests.fakes.support import Fakes
 
 TZ = ZoneInfo("Asia/Singapore")
+#: times in messages are written as CLDR writes them in English: 9:00\u202fam (a narrow
+#: no-break space before am/pm, so the two never part at a line end)
+NINE, TWO, HALF_THREE = "9:00\u202fam", "2:00\u202fpm", "3:30\u202fpm"
+#: ... except in a Subject, whose runs of white space the email channel makes one plain space
+SUBJECT_NINE, SUBJECT_TWO, SUBJECT_HALF_THREE = "9:00 am", "2:00 pm", "3:30 pm"
 SHORT_DAY = """hours:
   - start: 2024-03-28
     opens: "09:00"
@@ -144,7 +149,7 @@ def test_one_run_tells_every_channel_the_new_hours_once(
         assert more.counts() == tuple(n + 1 for n in before[1])  # FB, Instagram, X, LinkedIn
         assert len(hook.fake.deliveries) == before[2] + 1
     sentence = (
-        "Our Orchard outlet will be open from 09:00 to 14:00 on 28 Mar (Thu) for a staff "
+        f"Our Orchard outlet will be open from {NINE} to {TWO} on 28 Mar (Thu) for a staff "
         "training afternoon. Usual hours resume on 29 Mar (Fri)."
     )
     assert more.x.fake.tweets[-1]["text"] == sentence
@@ -181,7 +186,11 @@ def test_one_run_tells_every_channel_the_new_hours_once(
     # email: one per subscriber, in its own words
     subscribers = len((project / "config/subscribers.csv").read_text().splitlines()) - 1
     hours_mail = [s for s in subjects(project) if "Orchard open" in s]
-    assert hours_mail == ["Glow Aesthetics Orchard open 09:00–14:00 on 28 Mar (Thu)"] * subscribers
+    assert (
+        hours_mail
+        == [f"Glow Aesthetics Orchard open {SUBJECT_NINE}–{SUBJECT_TWO} on 28 Mar (Thu)"]
+        * subscribers
+    )
 
 
 def test_changing_the_hours_sends_one_correction_and_the_banner_follows(project: Path) -> None:
@@ -194,10 +203,15 @@ def test_changing_the_hours_sends_one_correction_and_the_banner_follows(project:
         assert code == 0, output
     subscribers = len((project / "config/subscribers.csv").read_text().splitlines()) - 1
     assert [s for s in subjects(project) if "Orchard" in s] == sorted(
-        ["Change of plan: Glow Aesthetics Orchard open 09:00–15:30 on 28 Mar (Thu)"] * subscribers
-        + ["Glow Aesthetics Orchard open 09:00–14:00 on 28 Mar (Thu)"] * subscribers
+        [
+            "Change of plan: Glow Aesthetics Orchard open "
+            f"{SUBJECT_NINE}–{SUBJECT_HALF_THREE} on 28 Mar (Thu)"
+        ]
+        * subscribers
+        + [f"Glow Aesthetics Orchard open {SUBJECT_NINE}–{SUBJECT_TWO} on 28 Mar (Thu)"]
+        * subscribers
     )
     banner = json.loads((project / "site/notices/banner.json").read_text(encoding="utf-8"))
     (hours,) = [n for n in banner["notices"] if n["kind"] == "hours"]
-    assert "will be open from 09:00 to 15:30 on 28 Mar (Thu)" in hours["text"]
+    assert f"will be open from {NINE} to {HALF_THREE} on 28 Mar (Thu)" in hours["text"]
     assert date.fromisoformat(hours["facts"]["start"]) == date(2024, 3, 28)

@@ -1,9 +1,10 @@
-"""The platforms' own code, run by Node: twitter-text 3.1.0 and @atproto/api (reference.mjs);
-and ICU's dates (Intl.DateTimeFormat, dates.mjs), which need Node alone.
+"""Other systems' own code, run by Node: the platforms' counting, twitter-text 3.1.0 and
+@atproto/api (reference.mjs), and ICU's CLDR dates, times and lists (Node's Intl: dates.mjs,
+cldr.mjs).
 
-``scripts/test`` installs them (``npm ci --prefix tests/reference``). Without Node or without
-them these tests fail, saying what to install: a skipped reference test would let our
-counting drift from the platforms' unnoticed.
+``scripts/test`` installs the packages (``npm ci --prefix tests/reference``); ICU is built
+into Node. Without Node or without them these tests fail, saying what to install: a skipped
+reference test would let our counting or our dates drift from theirs unnoticed.
 """
 
 from __future__ import annotations
@@ -43,6 +44,16 @@ def intl_parts(
         name: [[(kind, value) for kind, value in parts] for parts in each]
         for name, each in found.items()
     }
+
+
+def cldr(
+    locales: list[str], dates: list[str], times: list[str], lists: list[list[str]]
+) -> dict[str, Any]:
+    """ICU's forms per locale (``zh-SG``): ``{"resolved", "dates": {iso: {"monthDay",
+    "weekday", "full"}}, "times": {"09:00": ...}, "lists": [...]}`` from cldr.mjs."""
+    asked = {"locales": locales, "dates": dates, "times": times, "lists": lists}
+    result: dict[str, Any] = _run("cldr.mjs", asked)
+    return result
 
 
 def _run(script: str, request: object, *args: str) -> Any:
