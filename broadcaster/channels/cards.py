@@ -12,8 +12,11 @@ card by its content and writes it once. A card's file name carries a digest of i
 and the layout version, so a moved closure gets a new URL and no platform shows a cached
 picture of the old dates.
 
-The font is Source Sans Pro (SIL OFL), installed from PyPI with the ``font-source-sans-pro``
-package: nothing is fetched at run time and nothing depends on the machine's own fonts.
+A card speaks the language of the notice variant it is drawn for (:mod:`.card_words`: CLDR
+dates, and the card's own words per language), and draws each run of text in its script's
+font -- Source Sans Pro for Latin, Noto Sans SC for Chinese, Noto Sans Tamil, shaped by
+HarfBuzz (:mod:`.card_fonts`). Every font ships with the package or as a declared dependency:
+nothing is fetched at run time and nothing depends on the machine's own fonts.
 """
 
 from __future__ import annotations
@@ -21,30 +24,30 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import date
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from broadcaster.channels.base import Outgoing
+from broadcaster.channels.card_fonts import Face, Weight, uncovered
+from broadcaster.channels.card_words import WORDS, card_language, day_words
 from broadcaster.channels.settings.banner import BannerConfig
 from broadcaster.config import Config, Site
 from broadcaster.errors import PermanentError, RetryableError
 from broadcaster.notices.base import about_days
-from broadcaster.plaintext import clause
 
 if TYPE_CHECKING:  # PIL is imported when a card is drawn: most runs draw none
-    from PIL import ImageDraw, ImageFont
+    from PIL import ImageDraw
 
+log = logging.getLogger("broadcaster.cards")
 SIZE = (1080, 1350)  # Instagram's tallest feed shape (4:5)
-LAYOUT_VERSION = "1"  # part of every card's name: change it when the drawing changes
+LAYOUT_VERSION = "2"  # part of every card's name: change it when the drawing changes
 FOLDER = "cards"  # under the banner's output_dir
 MARGIN = 96
 BACKGROUND = (18, 52, 59)
@@ -53,7 +56,8 @@ MUTED = (190, 212, 208)
 ACCENT = (232, 168, 124)
 BAND = (12, 38, 44)
 JPEG_QUALITY = 88
-DAY_MONTH = re.compile(r"(\d{1,2}) ([A-Z][a-z]+)")
+#: the space between a number and a word: a no-break one in a headline (``26 March``)
+NUMBER_AND_WORD = re.compile(r"(?<=\d) (?=\w)|(?<=\w) (?=\d)")
 
 
 @dataclass(frozen=True)
@@ -97,18 +101,33 @@ def card_text(
     title: str | None = None,
     summary: str | None = None,
 ) -> CardText:
-    """What a notice's card says: the days of a notice about opening days (a closure, an
-    hours change) from its ``facts``, or an article's ``title`` and ``summary``; any other
-    kind has no card (:class:`NoCard`), so it is never drawn as a blog post."""
+    """What a notice's card says, in the language of the notice (:mod:`.card_words`): the
+    days of a notice about opening days (a closure, an hours change) from its ``facts``, or
+    an article's ``title`` and ``summary``; any other kind has no card (:class:`NoCard`), so
+    it is never drawn as a blog post."""
     domain = urlsplit(site.url).netloc
+    language = card_language(facts, site.all_languages[0])
     if about_days(facts):
-        return _closure_text(occasion, facts, site.name, domain)
+        said = day_words(occasion, facts, site.name, language, site.region)
+        return CardText(
+            site.name,
+            said.kicker,
+            said.headline,
+            said.subline,
+            said.detail,
+            said.footer,
+            domain,
+            said.alt,
+        )
     if facts.get("kind") != "article":
         raise NoCard(f"a {facts.get('kind', 'notice')} notice has no card")
+    words = WORDS[language]
     headline = title or site.name
     blurb = _clip(summary or "", 220)
-    alt = f"{site.name}: new on our blog, “{headline}”." + (f" {blurb}" if blurb else "")
-    return CardText(site.name, "New on our blog", headline, blurb, "", "", domain, alt)
+    alt = words.article_alt.format(name=site.name, headline=headline) + (
+        f" {blurb}" if blurb else ""
+    )
+    return CardText(site.name, words.article, headline, blurb, "", "", domain, alt)
 
 
 def draws(facts: Mapping[str, Any] | None) -> bool:
@@ -121,63 +140,6 @@ def has_card(facts: Mapping[str, Any] | None) -> bool:
     return about_days(facts) or (facts or {}).get("kind") == "article"
 
 
-def _closure_text(occasion: str, facts: Mapping[str, Any], name: str, domain: str) -> CardText:
-    start, end = date.fromisoformat(facts["start"]), date.fromisoformat(facts["end"])
-    resume = date.fromisoformat(facts["resume"])
-    outlets = list(facts.get("outlets") or [])
-    where = "All outlets" if facts.get("all_outlets") or not outlets else _outlets(outlets)
-    reason = clause(str(facts.get("reason") or ""))
-    detail = f"{where}, for {reason}" if reason else where
-    hours = facts.get("hours")
-    state = f"open {hours['opens']}–{hours['closes']}" if hours else "closed"
-    kicker, footer = state.capitalize(), f"Open again {_weekday_date(resume)}"
-    if hours:
-        footer = f"Usual hours again {_weekday_date(resume)}"
-    if occasion == "remind":
-        kicker = f"Reminder: {state}"
-    elif occasion in ("update", "edit"):
-        kicker = f"New dates: {state}"
-    elif occasion == "cancel":
-        kicker = "Cancelled: we are open" if not hours else "Cancelled: usual hours"
-        footer = "Open as usual on these days"
-    elif occasion == "reopen":
-        kicker, footer = "We are open again", f"Closed {_span(start, end)}"
-    headline, subline = _span(start, end), _weekdays(start, end)
-    if occasion == "reopen":
-        headline, subline = _day_month(resume), f"{resume:%A}"
-    alt = f"{name}: {kicker.lower()} {headline} ({subline}). {detail}. {footer}."
-    return CardText(name, kicker, headline, subline, detail, footer, domain, alt)
-
-
-def _day_month(day: date) -> str:
-    return f"{day.day} {day:%B}"
-
-
-def _weekday_date(day: date) -> str:
-    return f"{day:%A} {day.day} {day:%B}"
-
-
-def _span(start: date, end: date) -> str:
-    """``26 March``, ``26–27 March``, ``30 March – 2 April``."""
-    if start == end:
-        return _day_month(start)
-    if (start.year, start.month) == (end.year, end.month):
-        return f"{start.day}–{end.day} {end:%B}"
-    return f"{_day_month(start)} – {_day_month(end)}"
-
-
-def _weekdays(start: date, end: date) -> str:
-    if start == end:
-        return f"{start:%A}"
-    joiner = " and " if (end - start).days == 1 else " to "
-    return f"{start:%A}{joiner}{end:%A}"
-
-
-def _outlets(outlets: list[str]) -> str:
-    names = outlets[0] if len(outlets) == 1 else ", ".join(outlets[:-1]) + " and " + outlets[-1]
-    return f"{names} outlet{'s' if len(outlets) > 1 else ''}"
-
-
 def _clip(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
@@ -187,110 +149,80 @@ def _clip(text: str, limit: int) -> str:
 
 
 def render_card(text: CardText) -> bytes:
-    """The card as JPEG bytes (1080×1350, sRGB, baseline); pure and deterministic."""
+    """The card as JPEG bytes (1080×1350, sRGB, baseline); pure and deterministic. Each run
+    of text is drawn in its script's font (:mod:`.card_fonts`)."""
     from PIL import Image, ImageDraw
 
+    missing = uncovered(" ".join(asdict(text).values()))
+    if missing:
+        log.warning(
+            "the card's Chinese font has no %s: drawn as boxes", "".join(sorted(set(missing)))
+        )
     image = Image.new("RGB", SIZE, BACKGROUND)
     draw = ImageDraw.Draw(image)
     width = SIZE[0] - 2 * MARGIN
     draw.rectangle((0, 0, SIZE[0], 18), fill=ACCENT)
-    _line(draw, text.site.upper(), MARGIN, 110, _font("Semibold", 38), MUTED, width, spacing=4)
+    site = Face("Semibold", 38)
+    site.draw(draw, (MARGIN, 110), site.clip(text.site.upper(), width, 4), MUTED, spacing=4)
     y = 330
-    for line in _wrap(text.kicker.upper(), _font("Bold", 46), width)[:2]:
-        draw.text((MARGIN, y), line, font=_font("Bold", 46), fill=ACCENT)
+    kicker = Face("Bold", 46)
+    for line in kicker.wrap(text.kicker.upper(), width)[:2]:
+        kicker.draw(draw, (MARGIN, y), line, ACCENT)
         y += 60
     y += 24
     largest = 150 if len(text.headline) <= 24 else 112  # dates big, a title still bold
-    headline = DAY_MONTH.sub("\\1\u00a0\\2", text.headline)  # "30 March –" / "2 April"
-    headline_font, lines = _fitted(headline, "Bold", largest, 64, width, max_lines=4)
+    headline = NUMBER_AND_WORD.sub("\u00a0", text.headline)  # "30 March –" / "2 April"
+    face, lines = _fitted(headline, "Bold", largest, 64, width, max_lines=4)
+    bottom = y
     for line in lines:
-        draw.text((MARGIN, y), line, font=headline_font, fill=INK)
-        y += int(headline_font.size * 1.12)
-    y += 18
+        bottom = face.draw(draw, (MARGIN, y), line, INK)
+        y += int(face.size * 1.12)
+    y = max(y, bottom + 12) + 18
     for part, size, colour, most in ((text.subline, 50, INK, 4), (text.detail, 42, MUTED, 4)):
-        font = _font("Regular", size)
-        for line in _wrap(part, font, width)[:most]:
+        face = Face("Regular", size)
+        for line in face.wrap(part, width)[:most]:
             if y > SIZE[1] - 330:
                 break
-            draw.text((MARGIN, y), line, font=font, fill=colour)
+            face.draw(draw, (MARGIN, y), line, colour)
             y += int(size * 1.3)
         y += 26
     if text.footer:
-        draw.rectangle((0, SIZE[1] - 270, SIZE[0], SIZE[1] - 150), fill=BAND)
-        footer = _font("Semibold", 48)
-        _line(draw, text.footer, MARGIN, SIZE[1] - 238, footer, ACCENT, width)
-    _line(draw, text.domain, MARGIN, SIZE[1] - 108, _font("Regular", 36), MUTED, width)
+        _footer(draw, text.footer, width)
+    domain = Face("Regular", 36)
+    domain.draw(draw, (MARGIN, SIZE[1] - 108), domain.clip(text.domain, width), MUTED)
     out = io.BytesIO()
     image.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
     return out.getvalue()
 
 
-@cache
-def _font(weight: str, size: int) -> ImageFont.FreeTypeFont:
-    """Source Sans Pro from its PyPI package (Regular, Semibold, Bold)."""
-    from PIL import ImageFont
-
-    path = resources.files("font_source_sans_pro") / "files" / f"SourceSansPro-{weight}.ttf"
-    with resources.as_file(path) as file:
-        return ImageFont.truetype(str(file), size)
-
-
-def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
-    """Words in lines no wider than ``width``; a word too long for a line is cut."""
-    lines: list[str] = []
-    for word in text.split(" "):  # a no-break space (U+00A0) holds its words together
-        if not word:
-            continue
-        candidate = f"{lines[-1]} {word}" if lines else word
-        if lines and font.getlength(candidate) <= width:
-            lines[-1] = candidate
-            continue
-        while font.getlength(word) > width and len(word) > 1:
-            cut = max(i for i in range(1, len(word)) if font.getlength(word[:i]) <= width)
-            lines.append(word[:cut])
-            word = word[cut:]
-        lines.append(word)
-    return lines
+def _footer(draw: ImageDraw.ImageDraw, footer: str, width: int) -> None:
+    """The band near the bottom: one line at up to 48 px, or two smaller ones."""
+    top, bottom = SIZE[1] - 270, SIZE[1] - 150
+    draw.rectangle((0, top, SIZE[0], bottom), fill=BAND)
+    face, lines = _fitted(footer, "Semibold", 48, 40, width, max_lines=1)
+    if face.length(footer) > width:
+        face, lines = _fitted(footer, "Semibold", 38, 30, width, max_lines=2)
+    step = int(face.size * 1.25)
+    y = top + (bottom - top - step * len(lines)) // 2 + (step - face.size) // 2
+    for line in lines:
+        face.draw(draw, (MARGIN, y), line, ACCENT)
+        y += step
 
 
 def _fitted(
-    text: str, weight: str, largest: int, smallest: int, width: int, max_lines: int
-) -> tuple[ImageFont.FreeTypeFont, list[str]]:
+    text: str, weight: Weight, largest: int, smallest: int, width: int, max_lines: int
+) -> tuple[Face, list[str]]:
     """The largest size at which ``text`` wraps into ``max_lines``; else clipped at the
     smallest size, the last line ending in an ellipsis."""
     size = largest
     while True:
-        font = _font(weight, size)
-        lines = _wrap(text, font, width)
+        face = Face(weight, size)
+        lines = face.wrap(text, width)
         if len(lines) <= max_lines:
-            return font, lines
+            return face, lines
         if size <= smallest:
-            last = lines[max_lines - 1]
-            while last and font.getlength(last + "…") > width:
-                last = last[:-1]
-            return font, [*lines[: max_lines - 1], last.rstrip() + "…"]
+            return face, [*lines[: max_lines - 1], face.clip(lines[max_lines - 1] + "…", width)]
         size = max(smallest, int(size * 0.88))
-
-
-def _line(
-    draw: ImageDraw.ImageDraw,
-    text: str,
-    x: int,
-    y: int,
-    font: ImageFont.FreeTypeFont,
-    fill: tuple[int, int, int],
-    width: int,
-    spacing: int = 0,
-) -> None:
-    """One line, shortened with an ellipsis if it would overflow ``width``."""
-    while text and font.getlength(text) + spacing * len(text) > width:
-        text = text[:-2] + "…"
-    if spacing:
-        for char in text:
-            draw.text((x, y), char, font=font, fill=fill)
-            x += int(font.getlength(char)) + spacing
-        return
-    draw.text((x, y), text, font=font, fill=fill)
 
 
 # -- files --------------------------------------------------------------------------------------

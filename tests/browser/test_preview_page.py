@@ -84,7 +84,9 @@ def test_the_preview_page_shows_every_channel_safely(
         assert frame.evaluate("() => window.pwned") is None
 
     card = page.locator('section[data-channel="telegram"] .card img')
-    expect(card).to_have_attribute("alt", re.compile(r"^Glow Aesthetics: closed 26–27 March"))
+    expect(card).to_have_attribute(
+        "alt", re.compile(r"^Glow Aesthetics: closed 26 March – 27 March")
+    )
     assert card.evaluate("img => img.naturalWidth") == 1080
 
     # one self-contained file: nothing else was fetched; whatever hostile HTML tried to load

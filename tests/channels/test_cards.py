@@ -39,21 +39,25 @@ ARTICLE_FACTS = {"kind": "article"}
 
 def test_a_closure_card_says_the_dates_the_reason_and_the_reopening() -> None:
     text = card_text("announce", SITE, FACTS)
-    assert (text.site, text.kicker, text.headline) == ("Glow Aesthetics", "Closed", "26–27 March")
+    assert (text.site, text.kicker, text.headline) == (
+        "Glow Aesthetics",
+        "Closed",
+        "26 March – 27 March",
+    )
     assert text.subline == "Tuesday and Wednesday"
     assert text.detail == "All outlets, for our annual team bonding event"
-    assert text.footer == "Open again Thursday 28 March"
+    assert text.footer == "Open again Thursday, 28 March 2024"
     assert text.domain == "www.glow-aesthetics.example"
     assert text.alt == (
-        "Glow Aesthetics: closed 26–27 March (Tuesday and Wednesday). All outlets, for our "
-        "annual team bonding event. Open again Thursday 28 March."
+        "Glow Aesthetics: closed 26 March – 27 March (Tuesday and Wednesday). All outlets, for "
+        "our annual team bonding event. Open again Thursday, 28 March 2024."
     )
 
 
 def test_a_reason_typed_with_a_full_stop_ends_the_cards_sentence_once() -> None:
     text = card_text("announce", SITE, FACTS | {"reason": "Good Friday."})
     assert text.detail == "All outlets, for Good Friday"
-    assert "All outlets, for Good Friday. Open again Thursday 28 March." in text.alt
+    assert "All outlets, for Good Friday. Open again Thursday, 28 March 2024." in text.alt
 
 
 @pytest.mark.parametrize(
@@ -61,7 +65,7 @@ def test_a_reason_typed_with_a_full_stop_ends_the_cards_sentence_once() -> None:
     [
         ({"end": "2024-03-26", "resume": "2024-03-27"}, "remind", "Reminder: closed", "26 March", "Tuesday", None),
         ({"end": "2024-04-02", "resume": "2024-04-03"}, "update", "New dates: closed", "26 March – 2 April", "Tuesday to Tuesday", None),
-        ({"outlets": ["Orchard"], "all_outlets": False}, "cancel", "Cancelled: we are open", "26–27 March", "Tuesday and Wednesday", "Orchard outlet, for our annual team bonding event"),
+        ({"outlets": ["Orchard"], "all_outlets": False}, "cancel", "Cancelled: we are open", "26 March – 27 March", "Tuesday and Wednesday", "Orchard outlet, for our annual team bonding event"),
         ({}, "reopen", "We are open again", "28 March", "Thursday", None),
     ],
 )  # fmt: skip
@@ -118,7 +122,7 @@ def test_the_words_are_drawn_large_and_light_on_dark() -> None:
     headline_band = image.crop((96, 440, 984, 580)).convert("L")
     light = sum(headline_band.histogram()[201:])
     assert light > 0.12 * headline_band.width * headline_band.height  # big bold dates
-    assert image.getpixel((540, 800))[0] < 60  # type: ignore[index]  # dark background
+    assert image.getpixel((1030, 800))[0] < 60  # type: ignore[index]  # dark background
 
 
 # The file -----------------------------------------------------------------------------------

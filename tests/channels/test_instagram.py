@@ -103,7 +103,7 @@ async def test_a_closure_is_its_card_captioned_with_the_message(world: World) ->
     assert container["image_url"] == card.url and fake.fetched == [card.url]
     assert card.url.startswith(world.cards.public_url + "/cards/closure-2024-03-26-")
     assert container["caption"] == CAPTION
-    assert container["alt_text"].startswith("Glow Aesthetics: closed 26–27 March")
+    assert container["alt_text"].startswith("Glow Aesthetics: closed 26 March – 27 March")
     assert world.cards.path(card).is_file()
     assert receipt == {"id": media["id"], "container_id": container["id"], "image_url": card.url}
     paths = [(r["http_method"], r["path"]) for r in fake.requests]
