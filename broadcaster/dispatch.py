@@ -245,7 +245,7 @@ class Dispatcher:
         if dry_run:
             return self._settled(row, group, selection) or row
         note = row.detail  # a link left out: said whatever the outcome
-        parcel = Parcel(notice, group, message, render_id, job.edit_of)
+        parcel = Parcel(notice, group, message, render_id, job.edit_of, job.elsewhere)
         done = await sender.send(channel, parcel, row)  # it reads the group's states itself
         if note and not done.detail:
             done.detail = note

@@ -4,7 +4,7 @@ channel (``status``), and page by page (``history``). Nothing here writes."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +45,26 @@ class Queries:
                 )
             ).scalar()
         return UTCDateTime().process_result_value(value, self.engine.dialect) if value else None
+
+    def holding(
+        self, messages: Sequence[tuple[str, str]], channel: str, targets: Sequence[str]
+    ) -> set[str]:
+        """Which of ``targets`` have a delivery, in any state and seq, of any of ``messages``
+        ((notice id, occasion) each) on ``channel``: one query (the unique key's index)."""
+        if not messages or not targets:
+            return set()
+        query = sa.select(deliveries.c.target).where(
+            sa.or_(
+                *(
+                    (deliveries.c.notice_id == notice_id) & (deliveries.c.occasion == occasion)
+                    for notice_id, occasion in messages
+                )
+            )
+            & (deliveries.c.channel == channel)
+            & deliveries.c.target.in_(list(targets))
+        )
+        with self.engine.connect() as conn:
+            return set(conn.execute(query).scalars())
 
     def max_seq(self, notice_id: str, occasion: str, channel: str) -> int:
         with self.engine.connect() as conn:

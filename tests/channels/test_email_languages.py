@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from broadcaster import config as config_module
+from broadcaster.channels.email import CLAIM_BATCH
 from broadcaster.config import Secrets
 from broadcaster.ledger import Ledger
 from broadcaster.ledger.subscribers import SubscriberBook
@@ -58,7 +59,7 @@ email,name,language
 amelia@example.com,Amelia,en
 wei@example.com,Wei,zh-SG
 mei@example.com,Mei,中文
-WEI@Example.com,Wei again,zh
+WEI@Example.com,Wei again,ta
 siti@example.com,Siti,Bahasa Melayu
 kumar@example.com,Kumar,ta
 noone@example.com,No Language,
@@ -66,7 +67,8 @@ pierre@example.com,Pierre,fr
 chosen@example.com,Chose On The Page,en
 """
 #: the language each address reads: ``chosen`` chose Chinese on the sign-up page, which
-#: wins over the list; ``joined`` is in the book only
+#: wins over the list; ``joined`` is in the book only; Wei is listed twice, in two languages,
+#: and gets one message, in the site's earlier language
 EXPECTED = {
     "amelia@example.com": "en",
     "wei@example.com": "zh",
@@ -165,6 +167,22 @@ async def test_each_subscriber_gets_the_notice_once_in_their_language(
     assert {r.status for r in again.rows if r.channel == "email"} == {"already sent"}
 
 
+async def test_an_address_listed_twice_far_apart_in_two_languages_gets_one_message(
+    sink: SmtpSink, project: Path
+) -> None:
+    """Repeats within a claim batch are dropped as the list is read; further apart, the
+    ledger sees that the address already has the notice in another language."""
+    fillers = [f"filler{i}@example.com,Filler {i}," for i in range(CLAIM_BATCH + 10)]
+    rows = ["email,name,language", "wei@example.com,Wei,zh", *fillers, "WEI@example.com,Wei,ta"]
+    (project.parent / "subscribers.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+    await run_pass(project, NOW)
+    await run_pass(project, NOW)
+
+    assert languages(sink.handler.received)["wei@example.com"] == "zh"
+    assert sink.handler.count() == 1 + len(fillers) + 2  # and the two in the book
+
+
 async def test_a_correction_goes_to_each_subscriber_in_their_language(
     sink: SmtpSink, project: Path
 ) -> None:
@@ -185,3 +203,29 @@ async def test_a_correction_goes_to_each_subscriber_in_their_language(
 
     await run_pass(project, LATER)
     assert sink.handler.count() == len(EXPECTED)  # the correction went once
+
+
+async def test_a_new_language_is_used_from_the_next_message_and_nothing_comes_twice(
+    sink: SmtpSink, project: Path
+) -> None:
+    """The announcement in Malay is not sent again in Tamil (its Tamil message is still due,
+    and the list changed); the correction that follows is in Tamil."""
+    await run_pass(project, NOW)
+    ledger = Ledger(f"sqlite:///{project.parent / 'ledger.db'}")
+    book = SubscriberBook(ledger.engine)
+    assert book.set_language("joined@example.com", "ta", datetime.now(UTC))
+    assert not book.set_language("amelia@example.com", "ta", datetime.now(UTC))  # the list's
+    ledger.close()
+    sink.handler.received.clear()
+
+    again = await run_pass(project, NOW)
+
+    assert sink.handler.count() == 0
+    assert {r.status for r in again.rows if r.channel == "email"} == {"already sent"}
+
+    write_config(project.parent, sink, end="2024-03-28")
+    await run_pass(project, LATER)
+
+    assert languages(sink.handler.received) == {**EXPECTED, "joined@example.com": "ta"}
+    subject = sink.handler.messages()["joined@example.com"].message["Subject"]
+    assert subject.startswith("Change of plan: ")

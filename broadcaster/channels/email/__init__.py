@@ -78,6 +78,7 @@ class EmailChannel(Channel):
     accepts = frozenset({"announce", "publish"})
     parts = ("subject", "text", "html")
     claim_batch = CLAIM_BATCH
+    one_language_each = True
 
     def __init__(
         self,
