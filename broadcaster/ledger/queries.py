@@ -50,18 +50,22 @@ class Queries:
         self, messages: Sequence[tuple[str, str]], channel: str, targets: Sequence[str]
     ) -> set[str]:
         """Which of ``targets`` have a delivery, in any state and seq, of any of ``messages``
-        ((notice id, occasion) each) on ``channel``: one query (the unique key's index)."""
+        ((notice id, occasion) each) on ``channel``: one query, a UNION ALL of one lookup
+        per message in the unique key's index (an OR of them makes SQLite walk every row
+        of the channel instead: 77 ms a query at 100,000 rows rather than under 1)."""
         if not messages or not targets:
             return set()
-        query = sa.select(deliveries.c.target).where(
-            sa.or_(
-                *(
-                    (deliveries.c.notice_id == notice_id) & (deliveries.c.occasion == occasion)
-                    for notice_id, occasion in messages
+        wanted = list(targets)
+        query = sa.union_all(
+            *(
+                sa.select(deliveries.c.target).where(
+                    (deliveries.c.notice_id == notice_id)
+                    & (deliveries.c.occasion == occasion)
+                    & (deliveries.c.channel == channel)
+                    & deliveries.c.target.in_(wanted)
                 )
+                for notice_id, occasion in messages
             )
-            & (deliveries.c.channel == channel)
-            & deliveries.c.target.in_(list(targets))
         )
         with self.engine.connect() as conn:
             return set(conn.execute(query).scalars())

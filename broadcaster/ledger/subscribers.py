@@ -226,16 +226,20 @@ class SubscriberBook:
             ).rowcount
         return bool(changed)
 
+    def any_language(self) -> bool:
+        """Has any confirmed subscriber chosen a language? (If not, a list needs no
+        :meth:`languages` query per chunk.)"""
+        query = sa.select(subscribers.c.address).where(_chose_language()).limit(1)
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
+
     def languages(self, addresses: Sequence[str]) -> dict[str, str]:
         """The languages chosen by those of ``addresses`` who are confirmed here: one query,
         so a few hundred at a time (the email channel asks it beside each chunk of its CSV)."""
         if not addresses:
             return {}
         query = sa.select(subscribers.c.address, subscribers.c.language).where(
-            subscribers.c.address.in_(list(addresses))
-            & (subscribers.c.status == "confirmed")
-            & subscribers.c.language.is_not(None)
-            & (subscribers.c.language != "")
+            subscribers.c.address.in_(list(addresses)) & _chose_language()
         )
         with self.engine.connect() as conn:
             return {address: language for address, language in conn.execute(query)}
@@ -280,6 +284,14 @@ class SubscriberBook:
         with self.engine.begin() as conn:
             deleted = conn.execute(suppressions.delete().where(suppressions.c.address == address))
         return bool(deleted.rowcount)
+
+
+def _chose_language() -> sa.ColumnElement[bool]:
+    return (
+        (subscribers.c.status == "confirmed")
+        & subscribers.c.language.is_not(None)
+        & (subscribers.c.language != "")
+    )
 
 
 def _with_topics() -> sa.Select[tuple[object, ...]]:

@@ -16,11 +16,12 @@ def test_a_language_is_kept_from_sign_up_to_confirmation(ledger: Ledger) -> None
     book = SubscriberBook(ledger.engine)
     book.request("wei@x.example", "Wei", "zh", "form", NOW)
     book.request("pending@x.example", "", "ta", "form", NOW)
+    book.import_rows([("ann@x.example", "Ann")], "import:x.csv", NOW)
+    assert not book.any_language()  # a pending choice is no choice yet: no query per chunk
     book.confirm("wei@x.example", "Wei", NOW, language="zh")
+    assert book.any_language()
     book.confirm("gone@x.example", "", NOW, language="ms")  # removed meanwhile: made again
-    book.import_rows(
-        [("siti@x.example", "Siti", "ms"), ("ann@x.example", "Ann")], "import:x.csv", NOW
-    )
+    book.import_rows([("siti@x.example", "Siti", "ms")], "import:x.csv", NOW)
 
     asked = ["wei@x.example", "pending@x.example", "gone@x.example", "siti@x.example"]
     assert book.languages([*asked, "ann@x.example", "csv@x.example"]) == {

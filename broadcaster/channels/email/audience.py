@@ -2,10 +2,10 @@
 once, narrowed to those who want that kind of notice and read that message's language.
 
 The CSV is walked as a stream, a few hundred rows at a time: each chunk costs one query to
-the suppression list and, on a site with several languages, one to the subscriber book (a
-person who is in both chose a language there, and that choice is theirs everywhere: both
-rows then ask for the same message, and the ledger's unique key sends it once). Nothing is
-kept per address between chunks.
+the suppression list and, on a site with several languages where someone in the subscriber
+book chose one, one to the book (a person who is in both chose a language there, and that
+choice is theirs everywhere: both rows then ask for the same message, and the ledger's
+unique key sends it once). Nothing is kept per address between chunks.
 
 A notice comes as one message per site language (``facts["language"]``; none: the default
 language). Each subscriber's language -- the list's ``language`` column, or their choice on
@@ -84,11 +84,12 @@ class Audience:
         rows = subscribers.read(self.subscriber_file, notes)
         invalid: list[subscribers.Invalid] = []
         recent: dict[str, None] = {}  # keys of the last claim batch: a repeat there is dropped
+        chose = readers is not None and self.book is not None and self.book.any_language()
         while chunk := list(islice(rows, LOOKUP_BATCH)):
             invalid += [row for row in chunk if isinstance(row, subscribers.Invalid)]
             valid = [row for row in chunk if isinstance(row, subscribers.Subscriber)]
             blocked = self.suppressions.suppressed([s.key for s in valid])
-            chosen = self._chosen_languages(valid, readers)
+            chosen = self._chosen_languages(valid) if chose else {}
             self.progress.rows(len(chunk) - len(valid))
             for subscriber in valid:
                 self.progress.rows(1)
@@ -120,11 +121,9 @@ class Audience:
                     fields["language"] = readers.of(subscriber.language)
                 yield Target(subscriber.address, fields)
 
-    def _chosen_languages(
-        self, listed: Sequence[subscribers.Subscriber], readers: LanguageMatch | None
-    ) -> dict[str, str]:
+    def _chosen_languages(self, listed: Sequence[subscribers.Subscriber]) -> dict[str, str]:
         """The languages chosen in the book by those of ``listed`` who are in it too."""
-        if readers is None or self.book is None or not listed:
+        if self.book is None or not listed:
             return {}
         return self.book.languages([s.key for s in listed])
 
