@@ -235,7 +235,7 @@ class Dispatcher:
             render_id, message = self.render.message(channel, notice, job, store=not dry_run)
         except Exception as exc:
             problem = self._unrenderable(exc)
-            keys = (t.key for t in channel.targets())
+            keys = (t.key for t in channel.targets_for(notice.facts()))  # its readers only
             return sender.unrendered(channel, group, row, problem, keys, dry_run=dry_run)
         rendered = _render_group(group)
         row.length, row.limit = self.render.measure(channel, message, rendered)

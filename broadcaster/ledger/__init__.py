@@ -206,7 +206,8 @@ class Ledger:
     def holding(
         self, messages: Sequence[tuple[str, str]], channel: str, targets: Sequence[str]
     ) -> set[str]:
-        """Which of ``targets`` have any delivery of these (notice id, occasion) messages."""
+        """Which of ``targets`` have a delivery, not failed, of these (notice id, occasion)
+        messages."""
         return self._queries.holding(messages, channel, targets)
 
     def last_version(self, notice_id: str, channel: str) -> Version | None:

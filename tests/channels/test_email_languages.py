@@ -229,3 +229,27 @@ async def test_a_new_language_is_used_from_the_next_message_and_nothing_comes_tw
     assert languages(sink.handler.received) == {**EXPECTED, "joined@example.com": "ta"}
     subject = sink.handler.messages()["joined@example.com"].message["Subject"]
     assert subject.startswith("Change of plan: ")
+
+
+async def test_a_language_whose_template_fails_fails_for_its_readers_only(
+    sink: SmtpSink, project: Path
+) -> None:
+    """The Chinese message cannot be rendered: its readers' deliveries fail with the reason,
+    and everyone else still gets theirs -- none of them is taken for a Chinese reader."""
+    subject = project.parent / "templates" / "zh" / "email" / "closure.subject.txt"
+    subject.write_text("{{ site.name }} {{ start.no_such_thing.at_all }}\n", encoding="utf-8")
+
+    report = await run_pass(project, NOW)
+
+    chinese = {a for a, language in EXPECTED.items() if language == "zh"}
+    assert languages(sink.handler.received) == {
+        a: language for a, language in EXPECTED.items() if a not in chinese
+    }
+    failed = [r for r in report.rows if r.notice_id == "closure-2024-03-26.zh"]
+    assert [(r.status, r.count) for r in failed] == [("failed", len(chinese))]
+    ledger = Ledger(f"sqlite:///{project.parent / 'ledger.db'}")
+    try:
+        recorded = {d.target for d in ledger.iter_history(notice_id="closure-2024-03-26.zh")}
+    finally:
+        ledger.close()
+    assert recorded == chinese
