@@ -18,6 +18,11 @@ count. Peak RSS is each sending process's own high-water mark (``wait4``).
     .venv/bin/python benchmarks/email_fanout.py                      # N=10,000, 0 ms
     .venv/bin/python benchmarks/email_fanout.py --latency-ms 20
     .venv/bin/python benchmarks/email_fanout.py -n 100000 --only broadcaster
+    .venv/bin/python benchmarks/email_fanout.py --only broadcaster --languages en,zh,ms,ta
+
+With ``--languages`` the site has those languages and each subscriber one of them (the list's
+``language`` column, in turn): each notice is then one message per language, each walking the
+whole list for its readers, and the rate is the whole notice's.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from functools import partial
 from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 from typing import Any
@@ -45,7 +51,7 @@ site:
   url: "https://www.glow-aesthetics.example"
   timezone: "Asia/Singapore"
   outlets: ["Orchard", "Tampines"]
-closures:
+{languages}closures:
   - start: 2024-03-26
     end: 2024-03-27
     reason: "our annual team bonding event"
@@ -125,13 +131,16 @@ class Result:
     cpu_s: float  # user + system time of the sending process, start-up included
 
 
-def run_broadcaster(work: Path, port: int, n: int, connections: int) -> Result:
-    subscribers = work / f"subscribers-{n}.csv"
+def run_broadcaster(
+    work: Path, port: int, n: int, connections: int, languages: tuple[str, ...] = ()
+) -> Result:
+    subscribers = work / f"subscribers-{n}-{len(languages)}.csv"
     if not subscribers.exists():
         with subscribers.open("w", encoding="utf-8") as out:
-            out.write("email,name\n")
+            out.write("email,name,language\n")
             for i in range(n):
-                out.write(f"subscriber{i}@example.com,Subscriber {i}\n")
+                language = languages[i % len(languages)] if languages else ""
+                out.write(f"subscriber{i}@example.com,Subscriber {i},{language}\n")
     database = work / f"ledger-{time.monotonic_ns()}.db"
     config = work / "broadcaster.yaml"
     config.write_text(
@@ -142,6 +151,7 @@ def run_broadcaster(work: Path, port: int, n: int, connections: int) -> Result:
             per_connection=100,
             database=database,
             templates=ROOT / "templates",
+            languages=f"  languages: [{', '.join(languages)}]\n" if languages else "",
         ),
         encoding="utf-8",
     )
@@ -266,7 +276,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=1, help="runs each, alternating; best shown")
     parser.add_argument("--only", action="append", choices=sorted(CONTENDERS), help="repeatable")
+    parser.add_argument("--languages", default="", help="site languages, e.g. en,zh,ms,ta")
     args = parser.parse_args()
+    languages = tuple(filter(None, args.languages.split(",")))
     counters = Counters(
         multiprocessing.Value("l", 0),
         multiprocessing.Value("d", 0.0),
@@ -281,6 +293,7 @@ def main() -> None:
         time.sleep(0.05)
     print(
         f"N={args.n:,} messages, {args.connections} connections, "
+        f"{'languages ' + ','.join(languages) + ', ' if languages else ''}"
         f"{args.latency_ms:g} ms per reply, sink on 127.0.0.1:{port.value}, "
         f"best of {args.repeat} (median in brackets)"
     )
@@ -291,7 +304,10 @@ def main() -> None:
         for _round in range(args.repeat):
             for name in names:
                 counters.reset()
-                result = CONTENDERS[name][1](Path(tmp), port.value, args.n, args.connections)
+                run = CONTENDERS[name][1]
+                if name == "broadcaster" and languages:
+                    run = partial(run_broadcaster, languages=languages)
+                result = run(Path(tmp), port.value, args.n, args.connections)
                 if result.code or counters.count.value != args.n:
                     print(f"  {name}: exit {result.code}, {counters.count.value:,} received!")
                 rates[name].append(counters.rate())

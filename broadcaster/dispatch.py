@@ -246,7 +246,7 @@ class Dispatcher:
             render_id, message = self.render.message(channel, notice, job, store=not dry_run)
         except Exception as exc:
             problem = self._unrenderable(exc)
-            keys = (t.key for t in channel.targets())
+            keys = (t.key for t in channel.targets_for(notice.facts()))  # its readers only
             return sender.unrendered(channel, group, row, problem, keys, dry_run=dry_run)
         rendered = _render_group(group)
         row.length, row.limit = self.render.measure(channel, message, rendered)
@@ -256,7 +256,7 @@ class Dispatcher:
         if dry_run:
             return self._settled(row, group, selection) or row
         note = row.detail  # a link left out: said whatever the outcome
-        parcel = Parcel(notice, group, message, render_id, job.edit_of)
+        parcel = Parcel(notice, group, message, render_id, job.edit_of, job.elsewhere)
         done = await sender.send(channel, parcel, row)  # it reads the group's states itself
         if note and not done.detail:
             done.detail = note

@@ -79,6 +79,10 @@ class Job:
     occasion: str  # in the ledger: "announce", "update@<version>", "edit@<version>", "cancel"
     extra: dict[str, Any] = field(default_factory=dict)  # more template context
     edit_of: str | None = None  # edit the post sent for this occasion instead of posting
+    #: the same message in the channel's other languages, (notice id, occasion) each, when
+    #: each of its targets reads one language (email): a target holding one of them is
+    #: not sent this one (it changed language, or its list gives it two)
+    elsewhere: tuple[tuple[str, str], ...] = ()
 
     @property
     def label(self) -> str:
@@ -114,6 +118,9 @@ class Teller(Routable, Protocol):
 
     @property
     def told_in(self) -> tuple[tuple[str, ...], ...]: ...
+
+    @property
+    def one_language_each(self) -> bool: ...
 
 
 def told_variants(channel: Teller, notice: Notice, default: str) -> list[Notice]:
@@ -196,13 +203,27 @@ def jobs(
     for told_moment, timing in chosen:
         if told_moment.occasion not in wanted:
             continue
+        each: list[Job] = []
         for notice in told_variants(channel, told_moment.notice, default_language):
             moment = replace(told_moment, notice=notice)
             if moment.occasion not in ("update", "cancel"):
-                found.append(Job(moment, timing, moment.occasion))
+                each.append(Job(moment, timing, moment.occasion))
             elif (change := _change(channel, moment, timing, told, rules)) is not None:
-                found.append(change)
+                each.append(change)
+        found += _one_language_each(channel, each)
     return found
+
+
+def _one_language_each(channel: Teller, each: list[Job]) -> list[Job]:
+    """One moment's jobs in each language, each knowing the others (``Job.elsewhere``) where
+    a target reads one language only."""
+    if not channel.one_language_each or len(each) < 2:
+        return each
+    keys = [(job.moment.notice.id, job.occasion) for job in each]
+    return [
+        replace(job, elsewhere=tuple(k for k in keys if k != mine))
+        for job, mine in zip(each, keys, strict=True)
+    ]
 
 
 def _change(

@@ -54,6 +54,7 @@ class Parcel:
     message: Message
     render_id: int | None
     edit_of: str | None = None  # the occasion whose post is edited instead of posting anew
+    elsewhere: tuple[tuple[str, str], ...] = ()  # the message in other languages: Job.elsewhere
 
     @cached_property
     def said(self) -> Said:
@@ -132,6 +133,7 @@ class Sender:
                 self.now,
                 self.stop,
                 outgoing=partial(self._outgoing, parcel),
+                elsewhere=parcel.elsewhere,
             )
             await self._deliver(channel, claims, claims.attempts, tally, errors, writer)
             await writer.drain()

@@ -90,6 +90,9 @@ class ClaimStream:
     stop: asyncio.Event
     outgoing: Callable[[Target, Claim], Outgoing]  # the delivery a claimed target becomes
     attempts: dict[int, int] = field(default_factory=dict)  # claimed and not yet settled
+    #: the message in the channel's other languages (``Job.elsewhere``): a target holding
+    #: one of them is not claimed for this one
+    elsewhere: tuple[tuple[str, str], ...] = ()
 
     def __iter__(self) -> Iterator[Outgoing]:
         targets = iter(self.channel.targets_for(self.notice.facts()))
@@ -118,9 +121,13 @@ class ClaimStream:
         return self.writer.submit(self._claim_now, chunk)
 
     def _claim_now(self, chunk: list[Target]) -> tuple[list[Target], dict[str, Claim]]:
+        keys = [t.key for t in chunk]
+        if self.elsewhere:  # one query per batch, only for a channel told in several languages
+            held = self.writer.ledger.holding(self.elsewhere, self.group.channel, keys)
+            keys = [key for key in keys if key not in held]
         claims = self.writer.ledger.claim(
             self.group,
-            [t.key for t in chunk],
+            keys,
             self.render_id,
             self.now,
             unknown_since=unknown_since(self.channel),

@@ -22,6 +22,8 @@ from broadcaster.console import GuardedGroup, out, plain, warning
 from broadcaster.errors import SetupError
 
 if TYPE_CHECKING:  # loaded by the command that runs, not by --help
+    from broadcaster.config import Loaded
+    from broadcaster.language_match import LanguageMatch
     from broadcaster.ledger import Ledger
     from broadcaster.ledger.subscribers import Subscriber, SubscriberBook
 
@@ -30,15 +32,29 @@ subscribers_app = typer.Typer(
     no_args_is_help=True,
     help="Email subscribers kept in the ledger database (sign-ups and imports).",
 )
-EXPORT_COLUMNS = ("email", "name", "status", "topics", "source", "created_at", "confirmed_at")
+LANGUAGE_LENGTH = 16  # the book's language column
+EXPORT_COLUMNS = (
+    "email",
+    "name",
+    "language",
+    "status",
+    "topics",
+    "source",
+    "created_at",
+    "confirmed_at",
+)
 
 
 def _ledger(config: str | None) -> Ledger:
+    return _open(config)[1]
+
+
+def _open(config: str | None) -> tuple[Loaded, Ledger]:
     from broadcaster.cli_common import load_config
     from broadcaster.runtime import open_ledger
 
     loaded, secrets = load_config(config)
-    return open_ledger(loaded, secrets)
+    return loaded, open_ledger(loaded, secrets)
 
 
 @subscribers_app.command("list")
@@ -65,28 +81,28 @@ def list_subscribers(
         for row in rows:
             out.print_json(json.dumps(_record(row)), indent=None)
         return
-    table = Table("email", "name", "status", "topics", "source", "since")
+    table = Table("email", "name", "language", "status", "topics", "source", "since")
     for row in rows:
         since = (row.confirmed_at or row.created_at).isoformat(timespec="seconds")
-        table.add_row(
-            *(
-                plain(cell)
-                for cell in (row.address, row.name, row.status, row.topics, row.source, since)
-            )
-        )
+        cells = (row.address, row.name, row.language or "", row.status, row.topics, row.source)
+        table.add_row(*(plain(cell) for cell in (*cells, since)))
     out.print(table)
     out.print(plain(f"{len(rows)} subscribers"))
 
 
 @subscribers_app.command("import")
 def import_subscribers(
-    file: Annotated[Path, typer.Argument(metavar="FILE", help="A CSV with email and name columns")],
+    file: Annotated[
+        Path,
+        typer.Argument(metavar="FILE", help="A CSV with email, name and language columns"),
+    ],
     config: ConfigOpt = None,
 ) -> None:
     """Add a CSV's subscribers as confirmed (you vouch for their consent).
 
     Invalid rows are skipped and listed; existing subscribers are left as they are."""
     from broadcaster import subscribers as csv_list
+    from broadcaster.language_match import LanguageMatch
     from broadcaster.ledger.subscribers import SubscriberBook
 
     try:
@@ -94,10 +110,15 @@ def import_subscribers(
     except csv_list.SubscribersError as exc:
         raise SetupError(str(file), str(exc).removeprefix(f"{file}: ")) from None
     invalid = [r for r in rows if isinstance(r, csv_list.Invalid)]
-    valid = [(r.key, r.name) for r in rows if isinstance(r, csv_list.Subscriber)]
     for problem in invalid[:20]:
         warning(f"{file}: {problem}, skipped")
-    ledger = _ledger(config)
+    loaded, ledger = _open(config)
+    readers = LanguageMatch(loaded.config.site.all_languages)
+    valid = [
+        (r.key, r.name, _language(readers, r.language))
+        for r in rows
+        if isinstance(r, csv_list.Subscriber)
+    ]
     try:
         book = SubscriberBook(ledger.engine)
         added, kept = book.import_rows(valid, f"import:{file.name}", datetime.now(UTC))
@@ -116,7 +137,7 @@ def export_subscribers(
     ] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Every subscriber in the database as CSV (email, name, status, topics, ...)."""
+    """Every subscriber in the database as CSV (email, name, language, status, ...)."""
     from broadcaster.ledger.subscribers import SubscriberBook
 
     ledger = _ledger(config)
@@ -157,6 +178,14 @@ def remove_subscriber(
     out.print(plain(f"removed {key}"))
 
 
+def _language(readers: LanguageMatch, written: str) -> str | None:
+    """A list's language as kept in the book: the site language it names (``Chinese`` ->
+    ``zh``), else as written if it fits (a language the site may add later), else none."""
+    if not written:
+        return None
+    return readers.match(written) or (written if len(written) <= LANGUAGE_LENGTH else None)
+
+
 def _write_csv(book: SubscriberBook, handle: TextIO) -> int:
     writer = csv.writer(handle)
     writer.writerow(EXPORT_COLUMNS)
@@ -172,6 +201,7 @@ def _record(row: Subscriber) -> dict[str, str | None]:
     return {
         "email": row.address,
         "name": row.name,
+        "language": row.language,
         "status": row.status,
         "topics": row.topics,
         "source": row.source,

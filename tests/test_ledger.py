@@ -160,6 +160,24 @@ def test_forced_resends_use_a_new_sequence_number(ledger: Ledger) -> None:
     assert ledger.max_seq(GROUP.notice_id, GROUP.occasion, GROUP.channel) == 1
 
 
+def test_holding_finds_targets_with_any_delivery_of_the_other_messages(ledger: Ledger) -> None:
+    """The email channel's guard: who already has a notice's message in another language."""
+    chinese = Group("closure-2024-03-26.zh", "announce", "email")
+    ledger.claim(chinese, ["wei@x.example", "mei@x.example"], None, NOW)  # claimed is enough
+    failed = ledger.claim(GROUP, ["bad@x.example"], None, NOW)["bad@x.example"]
+    ledger.mark_failed([(failed.id, "550 no such user", None)], NOW)
+    ledger.claim(Group("closure-2024-03-26.zh", "remind", "email"), ["ann@x.example"], None, NOW)
+    ledger.claim(Group("closure-2024-03-26.zh", "announce", "telegram"), ["c@x.example"], None, NOW)
+    asked = ["wei@x.example", "bad@x.example", "ann@x.example", "c@x.example", "new@x.example"]
+
+    held = ledger.holding(
+        [("closure-2024-03-26.zh", "announce"), (GROUP.notice_id, "announce")], "email", asked
+    )
+
+    assert held == {"wei@x.example"}  # not another occasion or channel, nor what failed
+    assert ledger.holding([], "email", asked) == set()
+
+
 def test_renders_are_stored_once_and_the_first_wins(ledger: Ledger) -> None:
     first = ledger.stored_render(GROUP, "fp1", {"text": "first"})
     second = ledger.stored_render(GROUP, "fp1", {"text": "second"})

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -60,6 +61,45 @@ def test_import_list_export_and_remove(config: Path, tmp_path: Path) -> None:
     assert code == 0 and "removed bob@example.com" in output
     code, output = broadcast("subscribers", "remove", "bob@example.com", "-c", str(config))
     assert code == 2 and "not in the database list" in output
+
+
+def test_each_subscribers_language_is_imported_listed_and_exported(
+    config: Path, tmp_path: Path
+) -> None:
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("  url:", "  languages: [en, zh, ms, ta]\n  url:", 1))
+    source = tmp_path / "mailchimp.csv"
+    source.write_text(
+        "Email Address,First Name,Language\n"
+        "wei@example.com,Wei,Chinese\n"
+        "siti@example.com,Siti,ms_MY\n"
+        "pierre@example.com,Pierre,fr\n"  # not the site's, kept for a language it may add
+        "ann@example.com,Ann,\n",
+        encoding="utf-8",
+    )
+    code, output = broadcast("subscribers", "import", str(source), "-c", str(config))
+    assert code == 0, output
+
+    code, output = broadcast("subscribers", "list", "--json", "-c", str(config))
+    rows = [json.loads(line) for line in output.splitlines()]
+    assert [(r["email"], r["language"]) for r in rows] == [
+        ("ann@example.com", None),
+        ("pierre@example.com", "fr"),
+        ("siti@example.com", "ms"),
+        ("wei@example.com", "zh"),
+    ]
+    code, output = broadcast("subscribers", "list", "-c", str(config))
+    assert "language" in output and re.search(r"wei@example\.com\W+Wei\W+zh\W", output)
+
+    exported = tmp_path / "out.csv"
+    code, output = broadcast("subscribers", "export", str(exported), "-c", str(config))
+    table = list(csv.DictReader(io.StringIO(exported.read_text(encoding="utf-8"))))
+    assert [(r["email"], r["language"]) for r in table] == [
+        ("ann@example.com", ""),
+        ("pierre@example.com", "fr"),
+        ("siti@example.com", "ms"),
+        ("wei@example.com", "zh"),
+    ]
 
 
 def test_serve_without_a_serve_section_or_its_secret_is_one_line_exit_2(

@@ -158,6 +158,9 @@ class Channel(ABC):
     #: it is built): ``(("en",),)`` one in English; ``(("en",), ("zh",))`` one per language;
     #: ``(("en", "zh"),)`` one in both. Empty: the site's default language only.
     told_in: tuple[tuple[str, ...], ...] = ()
+    #: True: each target reads one of those languages (an email subscriber), so a target
+    #: that has a notice's message in one is never sent it in another
+    one_language_each: ClassVar[bool] = False
 
     def takes(self, occasion: str) -> bool:
         return occasion in self.accepts

@@ -203,6 +203,13 @@ class Ledger:
     def max_seq(self, notice_id: str, occasion: str, channel: str) -> int:
         return self._queries.max_seq(notice_id, occasion, channel)
 
+    def holding(
+        self, messages: Sequence[tuple[str, str]], channel: str, targets: Sequence[str]
+    ) -> set[str]:
+        """Which of ``targets`` have a delivery, not failed, of these (notice id, occasion)
+        messages."""
+        return self._queries.holding(messages, channel, targets)
+
     def last_version(self, notice_id: str, channel: str) -> Version | None:
         """The newest announcement, correction or edit of ``notice_id`` sent on ``channel``."""
         return self._queries.last_version(notice_id, channel)

@@ -4,7 +4,7 @@ channel (``status``), and page by page (``history``). Nothing here writes."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +45,32 @@ class Queries:
                 )
             ).scalar()
         return UTCDateTime().process_result_value(value, self.engine.dialect) if value else None
+
+    def holding(
+        self, messages: Sequence[tuple[str, str]], channel: str, targets: Sequence[str]
+    ) -> set[str]:
+        """Which of ``targets`` have a delivery of any of ``messages`` ((notice id, occasion)
+        each) on ``channel``, in any seq and any state but ``failed`` (which never reached
+        them): one query, a UNION ALL of one lookup per message in the unique key's index
+        (an OR of them makes SQLite walk every row of the channel: 77 ms a query at 100,000
+        rows rather than under 3)."""
+        if not messages or not targets:
+            return set()
+        wanted = list(targets)
+        query = sa.union_all(
+            *(
+                sa.select(deliveries.c.target).where(
+                    (deliveries.c.notice_id == notice_id)
+                    & (deliveries.c.occasion == occasion)
+                    & (deliveries.c.channel == channel)
+                    & deliveries.c.target.in_(wanted)
+                    & (deliveries.c.state != "failed")
+                )
+                for notice_id, occasion in messages
+            )
+        )
+        with self.engine.connect() as conn:
+            return set(conn.execute(query).scalars())
 
     def max_seq(self, notice_id: str, occasion: str, channel: str) -> int:
         with self.engine.connect() as conn:

@@ -28,6 +28,8 @@ Topics = Literal["all", "closures"]
 #: "all": closures, opening-hours changes and articles; "closures": no articles
 TOPICS: tuple[Topics, ...] = ("all", "closures")
 PAGE = 500
+#: one imported subscriber: (address, name), or (address, name, language)
+ImportRow = tuple[str, str] | tuple[str, str, str | None]
 
 
 @dataclass(frozen=True)
@@ -79,16 +81,30 @@ class SubscriberBook:
                 )
         return before
 
-    def confirm(self, address: str, name: str, now: datetime, source: str = "form") -> bool:
+    def confirm(
+        self,
+        address: str,
+        name: str,
+        now: datetime,
+        source: str = "form",
+        language: str | None = None,
+    ) -> bool:
         """Make ``address`` a confirmed subscriber; True if it was not one already. A row an
-        admin removed meanwhile is made again: the link is the person's own consent."""
+        admin removed meanwhile is made again: the link is the person's own consent. A
+        ``language`` (the one the link was asked for in) is kept; None leaves it as it is."""
         with self.engine.begin() as conn:
             before = conn.execute(
                 sa.select(subscribers.c.status).where(subscribers.c.address == address)
             ).scalar()
             if before == "confirmed":
                 return False
-            values = {"status": "confirmed", "confirmed_at": now, "updated_at": now}
+            values: dict[str, object] = {
+                "status": "confirmed",
+                "confirmed_at": now,
+                "updated_at": now,
+            }
+            if language is not None:
+                values["language"] = language
             if before is None:
                 conn.execute(
                     subscribers.insert().values(
@@ -128,13 +144,12 @@ class SubscriberBook:
         """Who gets notices from this table (the email channel reads it beside the CSV)."""
         return self.rows("confirmed", page)
 
-    def import_rows(
-        self, rows: Iterable[tuple[str, str]], source: str, now: datetime
-    ) -> tuple[int, int]:
-        """Add (address, name) rows as confirmed -- the admin vouches for an imported list --
-        keeping existing subscribers as they are; returns (added, already there)."""
+    def import_rows(self, rows: Iterable[ImportRow], source: str, now: datetime) -> tuple[int, int]:
+        """Add (address, name) or (address, name, language) rows as confirmed -- the admin
+        vouches for an imported list -- keeping existing subscribers as they are; returns
+        (added, already there)."""
         added = kept = 0
-        batch: list[tuple[str, str]] = []
+        batch: list[ImportRow] = []
         for row in rows:
             batch.append(row)
             if len(batch) >= PAGE:
@@ -144,9 +159,10 @@ class SubscriberBook:
         return added + a, kept + k
 
     def _import_batch(
-        self, batch: Sequence[tuple[str, str]], source: str, now: datetime
+        self, batch: Sequence[ImportRow], source: str, now: datetime
     ) -> tuple[int, int]:
-        wanted = dict(batch)  # a repeated address keeps its last name
+        # a repeated address keeps its last row
+        wanted = {row[0]: (row[1], row[2] if len(row) > 2 else None) for row in batch}
         if not wanted:
             return 0, 0
         with self.engine.begin() as conn:
@@ -162,7 +178,8 @@ class SubscriberBook:
                     [
                         {
                             "address": a,
-                            "name": wanted[a],
+                            "name": wanted[a][0],
+                            "language": wanted[a][1] or None,
                             "status": "confirmed",
                             "source": source[:200],
                             "created_at": now,
@@ -197,6 +214,35 @@ class SubscriberBook:
         return f"{count}:{latest}:{topics}"
 
     # -- preferences ------------------------------------------------------------------------
+
+    def set_language(self, address: str, language: str, now: datetime) -> bool:
+        """A subscriber's own choice of language (the preferences page); False if the
+        address is not in the book (a CSV subscriber's language is the list's)."""
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                subscribers.update()
+                .where(subscribers.c.address == address)
+                .values(language=language, updated_at=now)
+            ).rowcount
+        return bool(changed)
+
+    def any_language(self) -> bool:
+        """Has any confirmed subscriber chosen a language? (If not, a list needs no
+        :meth:`languages` query per chunk.)"""
+        query = sa.select(subscribers.c.address).where(_chose_language()).limit(1)
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
+
+    def languages(self, addresses: Sequence[str]) -> dict[str, str]:
+        """The languages chosen by those of ``addresses`` who are confirmed here: one query,
+        so a few hundred at a time (the email channel asks it beside each chunk of its CSV)."""
+        if not addresses:
+            return {}
+        query = sa.select(subscribers.c.address, subscribers.c.language).where(
+            subscribers.c.address.in_(list(addresses)) & _chose_language()
+        )
+        with self.engine.connect() as conn:
+            return {address: language for address, language in conn.execute(query)}
 
     def set_topics(self, address: str, topics: Topics, now: datetime) -> None:
         with self.engine.begin() as conn:
@@ -238,6 +284,14 @@ class SubscriberBook:
         with self.engine.begin() as conn:
             deleted = conn.execute(suppressions.delete().where(suppressions.c.address == address))
         return bool(deleted.rowcount)
+
+
+def _chose_language() -> sa.ColumnElement[bool]:
+    return (
+        (subscribers.c.status == "confirmed")
+        & subscribers.c.language.is_not(None)
+        & (subscribers.c.language != "")
+    )
 
 
 def _with_topics() -> sa.Select[tuple[object, ...]]:

@@ -54,7 +54,11 @@ def build_state(loaded: Loaded, secrets: Secrets, ledger: Ledger) -> Serve:
             unsubscribe_tokens.MIN_SECRET_LENGTH,
         )
     pages = page_environment(loaded)
-    site = {"name": loaded.config.site.name, "url": loaded.config.site.url}
+    site = {
+        "name": loaded.config.site.name,
+        "url": loaded.config.site.url,
+        "language": loaded.config.site.language,
+    }
     email = loaded.config.channels.section("email", EmailConfig)
     confirmer = (
         Confirmer(email, secrets, ledger, pages, site)

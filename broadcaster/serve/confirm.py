@@ -45,6 +45,7 @@ class Confirmation:
     address: str
     name: str
     link: str
+    language: str | None = None  # the one asked for on the form: its templates, if it has them
 
 
 class Confirmer:
@@ -67,9 +68,18 @@ class Confirmer:
         self.backoff = backoff
 
     def render(self, confirmation: Confirmation) -> EmailMessage:
-        context = {"site": self.site, "name": confirmation.name, "link": confirmation.link}
+        language = confirmation.language
+        context = {
+            "site": self.site,
+            "name": confirmation.name,
+            "link": confirmation.link,
+            "lang": language or self.site["language"],
+        }
+        folders = [f"{language}/email", "email"] if language else ["email"]
         parts = {
-            ext: self.pages.get_template(f"email/confirm.{ext}").render(context).strip()
+            ext: self.pages.select_template([f"{folder}/confirm.{ext}" for folder in folders])
+            .render(context)
+            .strip()
             for ext in ("subject.txt", "txt", "html")
         }
         message = EmailMessage()
@@ -83,6 +93,8 @@ class Confirmer:
         message["Auto-Submitted"] = "auto-generated"
         message.set_content(parts["txt"] + "\n")
         message.add_alternative(parts["html"] + "\n", subtype="html")
+        if language:  # after the parts: setting content clears every Content-* header
+            message["Content-Language"] = language
         return message
 
     async def send(self, confirmation: Confirmation) -> str:

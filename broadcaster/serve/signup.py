@@ -13,6 +13,12 @@ refused (403) -- as is one from a page that is neither this application nor an a
 Only the signed link proves the address is the person's own, and only a click on the page
 behind it (a POST) confirms: mail scanners fetch every link in a message, so a GET never
 changes anything.
+
+On a site with several languages the form asks which one the person reads (preselected:
+their browser's ``Accept-Language``, best matched among the site's languages); the choice
+travels in the signed link, is kept with the subscriber, and chooses which message of each
+notice they get (:mod:`broadcaster.channels.email.audience`). The confirmation email is
+written in it too, where the templates have that language (``zh/email/confirm.txt``).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from broadcaster.channels.banner import _script_safe
+from broadcaster.i18n import language_name
 from broadcaster.ledger.subscribers import Topics
 from broadcaster.serve.confirm import Confirmation
 from broadcaster.serve.guard import origin_of, posted_from_allowed_page
@@ -100,7 +107,25 @@ def form_context(
         "honeypot": HONEYPOT,
         "error": error,
         "email": email,
+        **language_choice(serve, request),
     }
+
+
+def language_choice(serve: Serve, request: Request, chosen: str | None = None) -> dict[str, Any]:
+    """``languages`` to offer -- (code, name in itself), none on a site with one language --
+    and the ``language`` preselected: ``chosen``, else the browser's best match."""
+    readers = serve.readers
+    offered = [(code, language_name(code)) for code in readers.languages]
+    if chosen is None:
+        chosen = readers.best_for(request.headers.get("accept-language", ""))
+    return {"languages": offered if len(offered) > 1 else [], "language": chosen}
+
+
+def posted_language(serve: Serve, request: Request, form: FormData) -> str:
+    """The language a form asked for: one of the site's, else the browser's best match."""
+    readers = serve.readers
+    asked = readers.tag(str(form.get("language", ""))[:35])
+    return asked or readers.best_for(request.headers.get("accept-language", ""))
 
 
 def check_form(serve: Serve, request: Request, form: FormData) -> str | None:
@@ -150,19 +175,22 @@ async def _subscribe(serve: Serve, request: Request) -> Response:
     response = _check_inbox(serve, request)
     if not serve.per_address.allow(address):
         return response  # the same answer: nothing tells a bot it was limited
-    language = serve.loaded.config.site.language
+    language = posted_language(serve, request, form)
     now = datetime.now(UTC)
     before = await serve.db(serve.book.request, address, name, language, "form", now)
     if before != "confirmed":
-        link = _confirm_link(serve, address, name, topics, request_id)
-        confirmation = Confirmation(request_id, address, name, link)
+        link = _confirm_link(serve, address, name, topics, language, request_id)
+        confirmation = Confirmation(request_id, address, name, link, language)
         response.background = BackgroundTask(_send, serve, confirmation)
     return response
 
 
-def _confirm_link(serve: Serve, address: str, name: str, topics: Topics, request_id: str) -> str:
+def _confirm_link(
+    serve: Serve, address: str, name: str, topics: Topics, language: str, request_id: str
+) -> str:
     ttl = serve.settings.confirm_hours * 3600
-    token = sign("confirm", {"a": address, "n": name, "t": topics, "r": request_id}, serve.key, ttl)
+    data = {"a": address, "n": name, "t": topics, "l": language, "r": request_id}
+    token = sign("confirm", data, serve.key, ttl)
     return f"{serve.settings.public_url}/confirm?token={token}"
 
 
@@ -184,8 +212,9 @@ async def _confirm(serve: Serve, request: Request) -> Response:
         return _bad_link(serve, request, bad)
     address, name = str(data["a"]), str(data.get("n", ""))
     topics: Topics = "closures" if data.get("t") == "closures" else "all"
+    language = serve.readers.tag(str(data["l"])) if data.get("l") else None  # older links: none
     now = datetime.now(UTC)
-    await serve.db(serve.book.confirm, address, name, now)
+    await serve.db(serve.book.confirm, address, name, now, "form", language)
     await serve.db(serve.book.set_topics, address, topics, now)
     await serve.db(serve.book.unsuppress, address)  # signing up again is consent again
     return serve.page(request, "confirmed", address=address, topics=topics)

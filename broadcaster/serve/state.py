@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, TypeVar
 
 import jinja2
@@ -14,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from broadcaster.config import Loaded
+from broadcaster.language_match import LanguageMatch
 from broadcaster.ledger import Ledger
 from broadcaster.ledger.subscribers import SubscriberBook
 from broadcaster.serve.confirm import Confirmer
@@ -41,6 +43,11 @@ class Serve:
     def settings(self) -> Any:
         assert self.loaded.config.serve is not None
         return self.loaded.config.serve
+
+    @cached_property
+    def readers(self) -> LanguageMatch:
+        """The site's languages, to match a form's or a browser's choice against."""
+        return LanguageMatch(self.loaded.config.site.all_languages)
 
     @property
     def site(self) -> dict[str, str]:

@@ -9,23 +9,25 @@ the whole authentication; it names one address and can only ever unsubscribe it.
 
 A GET of the same link -- a person clicking it in the message, or a mail scanner fetching
 every link -- never changes anything: it shows a page with one button (which makes the same
-POST) and the choice of what to receive. After the button, a page offers to undo, with a
-signed, expiring undo token.
+POST) and the choice of what to receive -- and, for someone who signed up here on a site
+with several languages, in which language (a CSV subscriber's is the clinic's list's). After
+the button, a page offers to undo, with a signed, expiring undo token.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from broadcaster.channels.email import tokens
+from broadcaster.i18n import language_name
 from broadcaster.ledger.subscribers import Topics
 from broadcaster.serve.signing import BadToken, sign, verify
-from broadcaster.serve.signup import check_form, form_token, refused
+from broadcaster.serve.signup import check_form, form_token, language_choice, refused
 
 if TYPE_CHECKING:
     from broadcaster.serve.state import Serve
@@ -81,6 +83,10 @@ async def _page(serve: Serve, request: Request) -> Response:
         return _invalid(serve, request)
     topics = await serve.db(serve.book.topics, address)
     suppressed = await serve.db(serve.ledger.suppression, address)
+    subscriber = await serve.db(serve.book.get, address)
+    choice: dict[str, Any] = {"languages": [], "language": ""}
+    if subscriber is not None:  # the language of someone in the CSV is the list's
+        choice = language_choice(serve, request, serve.readers.of(subscriber.language))
     return serve.page(
         request,
         "unsubscribe",
@@ -89,6 +95,7 @@ async def _page(serve: Serve, request: Request) -> Response:
         topics=topics,
         already=suppressed is not None,
         csrf=form_token(serve),
+        **choice,
     )
 
 
@@ -119,8 +126,15 @@ async def _preferences(serve: Serve, request: Request) -> Response:
     if address is None:
         return _invalid(serve, request)
     topics: Topics = "closures" if form.get("topics") == "closures" else "all"
-    await serve.db(serve.book.set_topics, address, topics, datetime.now(UTC))
-    return serve.page(request, "preferences_saved", address=address, topics=topics)
+    now = datetime.now(UTC)
+    await serve.db(serve.book.set_topics, address, topics, now)
+    language = serve.readers.tag(str(form.get("language", ""))[:35])
+    if language and not await serve.db(serve.book.set_language, address, language, now):
+        language = None  # not in the book: nothing to change
+    named = language_name(language) if language and len(serve.readers.languages) > 1 else ""
+    return serve.page(
+        request, "preferences_saved", address=address, topics=topics, language_name=named
+    )
 
 
 async def _undo(serve: Serve, request: Request) -> Response:

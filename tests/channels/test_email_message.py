@@ -45,6 +45,16 @@ def parts(message: EmailMessage) -> tuple[str, str]:
     )
 
 
+@pytest.mark.parametrize(("language", "header"), [("zh", "zh"), ("en+zh", "en, zh"), (None, None)])
+def test_the_message_says_its_language(language: str | None, header: str | None) -> None:
+    """RFC 3282's Content-Language, on the message as a whole (both parts are in it)."""
+    prepared = Prepared(RENDERED, SENDER, language)
+    message = parse(prepared.build(1, "closure.zh/announce/email/a@x/0", recipient()).data)
+
+    assert message["Content-Language"] == header
+    assert all(part["Content-Language"] is None for part in message.iter_parts())
+
+
 def test_the_message_carries_every_header_a_bulk_sender_needs() -> None:
     envelope = Prepared(RENDERED, SENDER).build(7, "closure/announce/email/a@x/0", recipient())
     message = parse(envelope.data)

@@ -7,6 +7,9 @@ they are ever claimed, and each claimed batch is built from the notice's one ren
 (:mod:`.message`) and handed to the transport: SMTP (:mod:`.smtp`, pooled and pipelined)
 or a Maildir of ``.eml`` files for the demo (:mod:`.maildir`).
 
+A notice is one message per site language; each subscriber is a target of the one in their
+language (:mod:`.audience`), which says so in ``Content-Language``.
+
 Secrets: ``BROADCAST_EMAIL_UNSUBSCRIBE_SECRET`` signs the unsubscribe links (:mod:`.tokens`)
 and ``BROADCAST_SMTP_PASSWORD`` logs in when ``username`` is set. Without the first, SMTP is
 skipped -- real mail must carry links the website can verify. The Maildir demo runs without
@@ -16,14 +19,12 @@ files look real but verify nowhere, and nothing about that key is ever stored.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import closing
-from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from pydantic import SecretStr
@@ -31,6 +32,7 @@ from pydantic import SecretStr
 from broadcaster import subscribers
 from broadcaster.channels.base import Channel, Outgoing, Receipt, Skipped, Target
 from broadcaster.channels.email import tokens
+from broadcaster.channels.email.audience import Audience, SuppressionList
 from broadcaster.channels.email.maildir import MaildirTransport
 from broadcaster.channels.email.message import Envelope, Prepared, Recipient, Sender
 from broadcaster.channels.email.progress import SendProgress
@@ -39,9 +41,9 @@ from broadcaster.channels.email.transport import Transport
 from broadcaster.channels.settings.email import EmailConfig
 from broadcaster.config import Config, Secrets
 from broadcaster.errors import DeliveryError
+from broadcaster.language_match import LanguageMatch
 from broadcaster.ledger import Ledger
 from broadcaster.ledger.subscribers import SubscriberBook
-from broadcaster.notices.base import about_days
 
 if TYPE_CHECKING:
     from broadcaster.channels import Deps
@@ -52,13 +54,6 @@ log = logging.getLogger(__name__)
 #: killed mid-list leaves only the messages it had started as ``unknown``; the rest of its
 #: claims are released to the next pass.
 CLAIM_BATCH = 64
-LOOKUP_BATCH = 500  # addresses per suppression-list query
-SHOW_PROBLEMS = 5
-
-
-@runtime_checkable
-class SuppressionList(Protocol):
-    def suppressed(self, addresses: Sequence[str]) -> set[str]: ...
 
 
 class Signer:
@@ -83,6 +78,7 @@ class EmailChannel(Channel):
     accepts = frozenset({"announce", "publish"})
     parts = ("subject", "text", "html")
     claim_batch = CLAIM_BATCH
+    one_language_each = True
 
     def __init__(
         self,
@@ -108,70 +104,27 @@ class EmailChannel(Channel):
         self._prepared: dict[tuple[str, str], Prepared] = {}
         #: subscribers kept in the ledger database (sign-ups, imports), read after the CSV
         self.book = book
+        self.audience = Audience(subscriber_file, suppressions, self.progress, book, CLAIM_BATCH)
+        self._match: LanguageMatch | None = None
 
     def targets(self) -> Iterator[Target]:
-        """Every valid, not suppressed subscriber, read as a stream; problems are logged."""
-        self.progress.begin(self.subscriber_file)
-        notes: list[str] = []  # about the file as a whole: an encoding that was a guess
-        rows = subscribers.read(self.subscriber_file, notes)
-        invalid: list[subscribers.Invalid] = []
-        recent: dict[str, None] = {}  # keys of the last claim batch: a repeat there is dropped
-        while chunk := list(islice(rows, LOOKUP_BATCH)):
-            invalid += [row for row in chunk if isinstance(row, subscribers.Invalid)]
-            valid = [row for row in chunk if isinstance(row, subscribers.Subscriber)]
-            blocked = self.suppressions.suppressed([s.key for s in valid])
-            self.progress.rows(len(chunk) - len(valid))
-            for subscriber in valid:
-                self.progress.rows(1)
-                if subscriber.key in blocked or subscriber.key in recent:
-                    continue
-                recent[subscriber.key] = None
-                if len(recent) > self.claim_batch:
-                    del recent[next(iter(recent))]
-                yield Target(
-                    subscriber.key, {"address": subscriber.address, "name": subscriber.name}
-                )
-        for note in notes:
-            log.warning("email: %s", note)
-        if invalid:
-            shown = "; ".join(str(p) for p in invalid[:SHOW_PROBLEMS])
-            more = (
-                f" (and {len(invalid) - SHOW_PROBLEMS} more)"
-                if len(invalid) > SHOW_PROBLEMS
-                else ""
-            )
-            log.warning(
-                "email: %s: skipped %d invalid rows: %s%s",
-                self.subscriber_file,
-                len(invalid),
-                shown,
-                more,
-            )
+        """Every valid, not suppressed subscriber, the list's then the book's."""
+        return self.audience.everyone()
 
     def targets_for(self, facts: Mapping[str, Any] | None) -> Iterator[Target]:
-        """The CSV's subscribers, then the confirmed ones in the database; for anything but a
-        notice about opening days (a closure, an hours change), without those who chose
-        closures only. (One address in both gets one message: the ledger's unique key sees
-        to it.)"""
-        everyone = itertools.chain(self.targets(), self._book_targets())
-        if about_days(facts) or self.book is None:
-            yield from everyone
-            return
-        while chunk := list(islice(everyone, LOOKUP_BATCH)):
-            skip = self.book.closures_only([t.key for t in chunk])
-            yield from (t for t in chunk if t.key not in skip)
+        """The subscribers of one message of a notice (known by its ``facts``): those who
+        read its language and want its kind (:meth:`.audience.Audience.for_message`)."""
+        return self.audience.for_message(facts, self._readers())
 
-    def _book_targets(self) -> Iterator[Target]:
-        if self.book is None:
-            return
-        rows = self.book.confirmed()
-        while chunk := list(islice(rows, LOOKUP_BATCH)):
-            blocked = self.suppressions.suppressed([s.address for s in chunk])
-            for subscriber in chunk:
-                if subscriber.address not in blocked:
-                    yield Target(
-                        subscriber.address, {"address": subscriber.address, "name": subscriber.name}
-                    )
+    def _readers(self) -> LanguageMatch | None:
+        """The site's languages as this channel tells them (one message per language, the
+        default first: ``EmailConfig.told_in``); None with only one."""
+        languages = tuple(each[0] for each in self.told_in if len(each) == 1)
+        if len(languages) < 2:
+            return None
+        if self._match is None or self._match.languages != languages:
+            self._match = LanguageMatch(languages)
+        return self._match
 
     def targets_version(self) -> str | None:
         try:
@@ -229,8 +182,16 @@ class EmailChannel(Channel):
         key = (outgoing.notice_id, outgoing.occasion)
         prepared = self._prepared.get(key)
         if prepared is None or prepared.rendered != outgoing.message:
-            prepared = self._prepared[key] = Prepared(outgoing.message, self.sender)
+            language = self._language_of(outgoing.facts)
+            prepared = self._prepared[key] = Prepared(outgoing.message, self.sender, language)
         return prepared
+
+    def _language_of(self, facts: Mapping[str, Any] | None) -> str | None:
+        """The message's language: its notice's (a variant's), else the site's default."""
+        told = (facts or {}).get("language")
+        if told:
+            return str(told)
+        return self.told_in[0][0] if self.told_in and self.told_in[0] else None
 
 
 def from_config(section: EmailConfig, deps: Deps) -> EmailChannel | Skipped:

@@ -17,7 +17,8 @@ template engine and no ``email.message`` object per recipient. A body without
 The output is a complete RFC 5322 message (CRLF line ends): ``multipart/alternative`` with
 text first and HTML last, UTF-8 in quoted-printable, and the headers Gmail and Yahoo require
 of bulk senders (List-Unsubscribe with an HTTPS link and a mailto, and
-List-Unsubscribe-Post for RFC 8058 one-click).
+List-Unsubscribe-Post for RFC 8058 one-click), and ``Content-Language`` (RFC 3282) saying
+which of the site's languages the message is in.
 """
 
 from __future__ import annotations
@@ -83,7 +84,9 @@ class Sender:
 class Prepared:
     """A rendered message (subject, text, html) split for fast per-recipient building."""
 
-    def __init__(self, rendered: Mapping[str, str], sender: Sender) -> None:
+    def __init__(
+        self, rendered: Mapping[str, str], sender: Sender, language: str | None = None
+    ) -> None:
         self.rendered = dict(rendered)
         self.sender = sender
         subject = " ".join(rendered["subject"].split())
@@ -93,7 +96,7 @@ class Prepared:
         digest = hashlib.sha256(repr(sorted(rendered.items())).encode()).hexdigest()
         self.boundary = f"=_broadcaster_{digest[:24]}"  # "=_" never occurs in QP text
         self._fixed_subject = _subject(subject) if len(self.subject) == 1 else None
-        self._head = _header_block(sender, self.boundary)
+        self._head = _header_block(sender, self.boundary, language)
 
     def build(self, ref: int, key: str, recipient: Recipient) -> Envelope:
         """The complete message for one recipient; ``key`` makes its Message-ID."""
@@ -184,10 +187,12 @@ def _to_line(recipient: Recipient) -> str:
     )
 
 
-def _header_block(sender: Sender, boundary: str) -> str:
+def _header_block(sender: Sender, boundary: str, language: str | None = None) -> str:
     lines = _fold("From", sender.from_header)
     if sender.reply_to:
         lines += _fold("Reply-To", sender.reply_to)
+    if language:  # RFC 3282; a message in several languages ("en+zh") lists each
+        lines += f"Content-Language: {', '.join(language.split('+'))}\r\n"
     return lines + "MIME-Version: 1.0\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
 
 
