@@ -131,16 +131,7 @@ def _database(url: str, message: str) -> Callable[[Path], str]:
 
 def _wrong_chinese_weekday(project: Path) -> str:
     """A Chinese reason whose weekday is not its date's (tests/checks/test_weekdays.py)."""
-    edit(
-        project,
-        '  outlets: ["Orchard", "Tampines"]',
-        '  outlets: ["Orchard", "Tampines"]\n  languages: [en, zh]',
-    )
-    line = edit(
-        project,
-        '    reason: "our annual team bonding event"',
-        '    reason: {en: "our annual team bonding event", zh: "3月26日（周三）团队活动"}',
-    )
+    line = edit(project, '      zh: "年度团队建设活动"', '      zh: "3月26日（周三）团队活动"')
     return f'{CONFIG}:{line}: closures[0].reason.zh: "3月26日（周三）": 26 Mar 2024 is a Tuesday (星期二)'
 
 
@@ -167,6 +158,44 @@ MISTAKES = [
         _key("    end: 2024-03-27", "    end: 2024-03-20", "closures[0].end", "must not be before"),
     ),
     Mistake("a wrong weekday in Chinese", _wrong_chinese_weekday, command=("validate",)),
+    Mistake(
+        "a language CLDR does not know",
+        _key(
+            "  languages: [en, zh, ms, ta]",
+            "  languages: [en, zh, klingon]",
+            "site.languages",
+            "'klingon' is not a language code like en, zh, ms or ta",
+        ),
+    ),
+    Mistake(
+        "a reason in a language the site does not list",
+        _key(
+            '      ms: "acara jalinan mesra pasukan tahunan kami"',
+            '      fr: "notre journée d’équipe"',
+            "closures[0].reason.fr",
+            "'fr' is not one of site.languages (en, zh, ms, ta)",
+        ),
+    ),
+    Mistake(
+        "a reason per language without the default language's",
+        _key(
+            "    reason:                        # one text, or one per language (a missing one: the en text)\n"
+            '      en: "our annual team bonding event"\n',
+            "    reason:\n",
+            "closures[0].reason",
+            "no en text: give one in the default language (site.languages[0])",
+        ),
+    ),
+    Mistake(
+        "a channel told in a language the site does not list",
+        _key(
+            "  banner:\n",
+            '  telegram:\n    chat_id: "@glowaesthetics"\n    languages: [en, ja]\n  banner:\n',
+            "channels.telegram.languages[1]",
+            "'ja' is not one of site.languages (en, zh, ms, ta): add it there, with its translations",
+            below=2,
+        ),
+    ),
     Mistake(
         "a date that does not exist",
         _key("    end: 2024-03-27", "    end: 2024-02-30", "closures[0].end", ""),
