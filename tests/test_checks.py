@@ -200,7 +200,7 @@ def test_validate_honours_now(project: Path) -> None:
     result = CliRunner().invoke(app, ["validate", "--now", "2024-03-22T09:00:00+08:00"])
     assert result.exit_code == 0, result.output
     assert (
-        "config/broadcaster.yaml:11: closures[0].start: announced from 19 Mar 2024 (7 days "
+        "config/broadcaster.yaml:13: closures[0].start: announced from 19 Mar 2024 (7 days "
         "before), which is past (today is 22 Mar 2024)" in result.output
     )
     result = CliRunner().invoke(app, ["validate", "--now", "2024-03-10T09:00:00+08:00"])

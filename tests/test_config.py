@@ -44,7 +44,9 @@ def errors_of(path: Path) -> list[str]:
 def test_the_shipped_example_validates(project: Path) -> None:
     loaded = config.load("config/broadcaster.yaml")
     assert loaded.config.site.name == "Glow Aesthetics"
-    assert loaded.config.closures[0].reason == "our annual team bonding event"
+    reason = loaded.config.closures[0].reason
+    assert isinstance(reason, dict) and reason["en"] == "our annual team bonding event"
+    assert loaded.config.site.all_languages == ("en", "zh", "ms", "ta")
     assert loaded.config.channels.banner is not None
 
 

@@ -19,11 +19,20 @@ from broadcaster.config import Secrets
 from broadcaster.dispatch import Dispatcher
 from broadcaster.ledger import Ledger
 from broadcaster.report import Report
+from tests.languages import english_only
 
 SG = ZoneInfo("Asia/Singapore")
 CLOSURE = (
     '  - start: 2024-03-26\n    end: 2024-03-27\n    reason: "our annual team bonding event"\n'
 )
+
+
+@pytest.fixture(autouse=True)
+def _in_english(request: pytest.FixtureRequest) -> None:
+    """The example clinic writing English alone: one message per channel, as these tests
+    count them (each language's own messages: tests/test_dispatch_languages.py)."""
+    if "project" in request.fixturenames:
+        english_only(request.getfixturevalue("project"))
 
 
 class Social(Channel):

@@ -50,7 +50,7 @@ class Mistake:
 def _not_utf8(project: Path) -> str:
     config = project / CONFIG
     text = config.read_text(encoding="utf-8").replace("Glow Aesthetics", "Glow Esthétique", 1)
-    config.write_bytes(text.encode("cp1252"))
+    config.write_bytes(text.encode("cp1252", errors="replace"))  # 中文 has no cp1252: "?"
     line = text[: text.index("Esthétique")].count("\n") + 1
     return f"{CONFIG}:{line}: the file is not UTF-8 (byte 0xe9): save it as UTF-8"
 

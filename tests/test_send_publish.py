@@ -26,11 +26,20 @@ from broadcaster.report import Row
 from broadcaster.retry import RetryPolicy
 from broadcaster.send import Sender, state_group
 from tests.commands import broadcast, history
+from tests.languages import english_only
 
 DEMO_NOW = "2024-03-20T09:00:00+08:00"
 LATER = "2024-03-20T10:00:00+08:00"
 EVEN_LATER = "2024-03-20T11:00:00+08:00"
 ERROR = "cannot write banner files in site/notices: Is a directory"
+
+
+@pytest.fixture(autouse=True)
+def _in_english(request: pytest.FixtureRequest) -> None:
+    """The example clinic writing English alone: one message per channel, as these tests
+    count them (each language's own messages: tests/test_dispatch_languages.py)."""
+    if "project" in request.fixturenames:
+        english_only(request.getfixturevalue("project"))
 
 
 def folder(project: Path) -> Path:

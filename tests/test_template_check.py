@@ -14,6 +14,7 @@ from broadcaster.channels.telegram import TelegramChannel
 from broadcaster.config import Config, Lifecycle
 from broadcaster.errors import ConfigError
 from broadcaster.template_check import occasions, template_errors, template_findings
+from tests.languages import with_site_languages
 
 #: every channel besides the example's banner and email, with made-up (never used) addresses
 EVERY_OTHER_CHANNEL = """\
@@ -236,11 +237,7 @@ def with_languages(project: Path, languages: str, telegram: str | None = None) -
     """The project's config with ``site.languages`` (``[en, zh]``), and with Telegram told in
     the ``telegram`` languages (added to the channels if it is not there yet)."""
     path = project / "config/broadcaster.yaml"
-    text = path.read_text(encoding="utf-8").replace(
-        '  outlets: ["Orchard", "Tampines"]\n',
-        f'  outlets: ["Orchard", "Tampines"]\n  languages: {languages}\n  region: SG\n',
-        1,
-    )
+    text = with_site_languages(path.read_text(encoding="utf-8"), languages)
     if telegram:
         chat = '    chat_id: "@glowaesthetics"\n'
         if chat not in text:
@@ -256,7 +253,7 @@ def test_a_language_without_templates_of_its_own_is_a_warning_once_per_template(
     """Japanese has no built-in templates: its emails would go out in English words (with
     Japanese dates). Each English template it falls back to is named once, however many
     notices and occasions read it."""
-    every = shown(with_languages(project, "[en, ja]"), "warning")
+    every = shown(with_languages(project, "[en, zh, ms, ta, ja]"), "warning")
     warnings = [w for w in every if ": ja: no template of its own for email " in w]
     assert warnings[0] == (
         "broadcaster built-in email/closure.subject.txt: ja: no template of its own for email "

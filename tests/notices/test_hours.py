@@ -32,6 +32,7 @@ from tests.channels.test_social_end_to_end import fakes  # noqa: F401
 from tests.channels.test_webhook import SECRET, Hook, hook  # noqa: F401
 from tests.commands import broadcast
 from tests.fakes.support import Fakes
+from tests.languages import english_only
 
 TZ = ZoneInfo("Asia/Singapore")
 #: times in messages are written as CLDR writes them in English: 9:00\u202fam (a narrow
@@ -47,6 +48,14 @@ SHORT_DAY = """hours:
     outlets: ["Orchard"]
 
 """
+
+
+@pytest.fixture(autouse=True)
+def _in_english(request: pytest.FixtureRequest) -> None:
+    """The example clinic writing English alone: one message per channel, as these tests
+    count them (each language's own messages: tests/test_dispatch_languages.py)."""
+    if "project" in request.fixturenames:
+        english_only(request.getfixturevalue("project"))
 
 
 def subjects(project: Path) -> list[str]:
