@@ -101,6 +101,9 @@ class Page(HTMLParser):
         if tag == "section":
             self._channel = found.get("data-channel") or ""
             self.channels[self._channel] = {"classes": [found.get("class") or ""]}
+        elif tag == "div" and found.get("class") == "message":
+            language = found.get("data-language") or ""
+            self.channels[self._channel].setdefault("languages", []).append(language)
         elif tag == "iframe":
             self.frames.append({**found, "channel": self._channel})
         elif tag == "img":
@@ -130,6 +133,20 @@ def page(project: Path, monkeypatch: pytest.MonkeyPatch) -> Page:
     assert result.exit_code == 0, result.output
     assert "wrote preview.html:" in result.output
     return Page((project / "preview.html").read_text(encoding="utf-8"))
+
+
+def test_each_message_is_shown_in_each_language_it_goes_out_in(page: Page) -> None:
+    """The example clinic writes English, 中文, Bahasa Melayu and தமிழ்: email (each subscriber
+    in theirs) and the banner show all four, each labelled with the language's own name;
+    Telegram, told in the site's default language only, shows one message per occasion."""
+    four = ["", "中文", "Melayu", "தமிழ்"]  # "": the default language, English
+    assert page.channels["email"]["languages"] == four
+    assert page.channels["banner"]["languages"] == four
+    assert set(page.channels["telegram"]["languages"]) == {""}
+    chinese = [
+        f for f in page.frames if f["channel"] == "email" and "3月26日" in (f["srcdoc"] or "")
+    ]
+    assert chinese and all('lang="zh' in (f["srcdoc"] or "") for f in chinese)
 
 
 def test_every_configured_channel_has_a_panel(page: Page) -> None:
