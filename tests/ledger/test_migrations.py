@@ -1,5 +1,5 @@
-"""Migrations: a new ledger is made by them, an old one is taken over without losing a row,
-and opening an up-to-date one costs a single query."""
+"""Migrations: a new ledger is made at the newest schema, an old one is taken over without
+losing a row, and opening an up-to-date one costs a single query."""
 
 from __future__ import annotations
 
@@ -77,11 +77,34 @@ def test_head_is_the_newest_revision_shipped() -> None:
     assert revisions()[0] == HEAD
 
 
-def test_a_new_ledger_is_made_by_the_migrations_exactly_as_the_code_describes_it(
+def test_a_new_ledger_is_made_exactly_as_the_code_describes_it(
     opened: Ledger,
 ) -> None:
     assert opened.schema_revision() == HEAD
     assert _differences(opened.url) == []
+
+
+def test_the_revisions_run_from_nothing_make_exactly_what_a_new_ledger_is_made_with(
+    ledger_url: str,
+) -> None:
+    """A new ledger is made from schema.metadata at once; walking every revision from an
+    empty database must arrive at the same tables, and the same stamp, which Alembic reads."""
+    engine = make_engine(ledger_url)
+    try:
+        with migration_lock(engine) as conn:
+            command.upgrade(alembic_config(conn), "head")
+        assert _differences(ledger_url) == []
+        with engine.begin() as conn:
+            stamp_by_alembic = sa.inspect(conn).get_pk_constraint("alembic_version")
+            metadata.drop_all(conn)
+            conn.execute(sa.text("DROP TABLE alembic_version"))
+        Ledger(ledger_url).close()  # a new ledger again: made, not migrated
+        assert _differences(ledger_url) == []
+        with engine.connect() as conn:
+            assert MigrationContext.configure(conn).get_current_revision() == HEAD
+            assert sa.inspect(conn).get_pk_constraint("alembic_version") == stamp_by_alembic
+    finally:
+        engine.dispose()
 
 
 def test_the_first_revision_is_the_schema_0_1_0_made(ledger_url: str) -> None:
@@ -155,6 +178,22 @@ def test_opening_an_up_to_date_ledger_reads_only_the_version(ledger_url: str) ->
     finally:
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", seen)
     assert statements == ["SELECT version_num FROM alembic_version"]
+
+
+def test_making_a_new_ledger_or_opening_an_up_to_date_one_does_not_even_import_alembic(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    script = (
+        "import sys; from broadcaster.ledger import Ledger; "
+        f"Ledger({url!r}).close(); Ledger({url!r}).close(); "
+        "print(sorted(m for m in sys.modules if 'alembic' in m))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+    assert Ledger(url).schema_revision() == HEAD
 
 
 def test_opening_an_up_to_date_ledger_does_not_even_import_alembic(tmp_path: Path) -> None:

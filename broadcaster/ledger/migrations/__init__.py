@@ -15,19 +15,44 @@ inspection, and stamped at 0001.
 To change the schema: change ``schema.py``, add ``versions/NNNN_what.py`` revising the newest
 one (``op.add_column`` ...), and set :data:`HEAD` to it; ``tests/ledger/test_migrations.py``
 fails until the migrated tables equal ``schema.metadata`` and HEAD is the newest revision.
-Alembic itself is imported only when a migration is due, not on every open.
+
+A new ledger (no table of ours at all) is not walked through every revision: under the same
+lock it is made from ``schema.metadata`` and stamped at HEAD, as Alembic's own cookbook
+builds a database from scratch. The same test holds the revisions to making exactly those
+tables, so the two ways cannot part. Alembic itself is imported only when an existing ledger
+needs a migration, never for a new or an up-to-date one.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from broadcaster.ledger.migrations.revision import BASELINE, HEAD, UnknownRevision
 
-__all__ = ["BASELINE", "HEAD", "UnknownRevision", "ensure_current", "stamped", "upgrade"]
+__all__ = [
+    "BASELINE",
+    "HEAD",
+    "UnknownRevision",
+    "ensure_current",
+    "migration_lock",
+    "stamped",
+    "upgrade",
+]
+
+#: ``pg_advisory_xact_lock`` key every broadcaster migrates under: "broadcas" in ASCII
+LOCK_KEY = 0x62726F6164636173
+#: the table Alembic keeps the revision in, as Alembic itself makes it
+VERSION_TABLE = sa.Table(
+    "alembic_version",
+    sa.MetaData(),
+    sa.Column("version_num", sa.String(32), nullable=False),
+    sa.PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
 
 
 def ensure_current(engine: Engine) -> str | None:
@@ -40,11 +65,52 @@ def ensure_current(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine) -> str | None:
-    """Migrate to HEAD under the lock, whatever the ledger looked like before taking it."""
+    """Migrate to HEAD under the lock, whatever the ledger looked like before taking it: a
+    new ledger is made at HEAD at once, an older one is migrated by Alembic. Returns the
+    revision found once the lock was held."""
+    with migration_lock(engine) as conn:
+        tables = set(sa.inspect(conn).get_table_names())
+        if VERSION_TABLE.name in tables:
+            found = conn.execute(sa.select(VERSION_TABLE.c.version_num)).scalar()
+            if found == HEAD:  # made or migrated by the process we waited for
+                return HEAD
+        elif not tables & _ledger_tables():  # nothing was ever made here
+            _make_at_head(conn)
+            return None
     logging.getLogger("alembic").setLevel(logging.WARNING)  # it narrates each step at INFO
     from broadcaster.ledger.migrations.runner import migrate
 
     return migrate(engine)
+
+
+@contextmanager
+def migration_lock(engine: Engine) -> Iterator[Connection]:
+    """One transaction that holds the migration lock from start to commit. Other openers
+    wait here: on PostgreSQL for the advisory lock, on SQLite for the write lock (as long as
+    the busy timeout allows)."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        yield conn
+        conn.commit()
+
+
+def _ledger_tables() -> set[str]:
+    from broadcaster.ledger.schema import metadata
+
+    return set(metadata.tables)
+
+
+def _make_at_head(conn: Connection) -> None:
+    """The newest schema, stamped HEAD, in the lock's transaction."""
+    from broadcaster.ledger.schema import metadata
+
+    metadata.create_all(conn)
+    VERSION_TABLE.create(conn)
+    conn.execute(VERSION_TABLE.insert().values(version_num=HEAD))
+    logging.getLogger("broadcaster.ledger").info("new ledger made at revision %s", HEAD)
 
 
 def stamped(engine: Engine) -> str | None:

@@ -4,8 +4,6 @@ Alembic, imported only when a ledger is not at HEAD."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -15,11 +13,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
-from broadcaster.ledger.migrations import baseline
+from broadcaster.ledger.migrations import baseline, migration_lock
 from broadcaster.ledger.migrations.revision import BASELINE, HEAD, UnknownRevision
 
-#: ``pg_advisory_xact_lock`` key every broadcaster migrates under: "broadcas" in ASCII
-LOCK_KEY = 0x62726F6164636173
+__all__ = ["alembic_config", "migrate", "migration_lock", "revisions", "take_over"]
 
 log = logging.getLogger("broadcaster.ledger")
 
@@ -43,20 +40,6 @@ def migrate(engine: Engine) -> str | None:
             command.upgrade(config, "head")
             log.info("ledger schema migrated from %s to revision %s", start or "nothing", HEAD)
         return found
-
-
-@contextmanager
-def migration_lock(engine: Engine) -> Iterator[Connection]:
-    """One transaction that holds the migration lock from start to commit. Other openers
-    wait here: on PostgreSQL for the advisory lock, on SQLite for the write lock (as long as
-    the busy timeout allows)."""
-    with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-        else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        yield conn
-        conn.commit()
 
 
 def take_over(conn: Connection) -> None:
