@@ -8,7 +8,8 @@ standard library's ``html.parser``), never a regular expression, because a claim
 ``downtime <1 day, results >6 months`` is prose a browser shows as written, not a tag to
 delete. The result is the text a browser shows: entities decoded once, inline tags leaving
 no gap (``<a>Glow</a>.`` is ``Glow.``), paragraphs and line breaks as new lines, runs of
-white space as one space. Templates escape it again, once, for HTML channels.
+white space as one space. Templates escape it again, once, for HTML channels. (The parser is
+loaded only for text that has markup to parse: most runs never need it.)
 
 WordPress adds boilerplate that is no part of the article ("The post X appeared first on
 Y.", "Continue reading", ``[…]``); it is dropped, and a summary cut short ends in ``…``.
@@ -18,9 +19,11 @@ from __future__ import annotations
 
 import re
 import warnings
+from typing import TYPE_CHECKING
 
-from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, XMLParsedAsHTMLWarning
-from bs4.element import NavigableString, PageElement, PreformattedString, Tag
+if TYPE_CHECKING:
+    from bs4 import BeautifulSoup
+    from bs4.element import PageElement, Tag
 
 #: elements a browser lays out as blocks: a line break before and after
 BLOCKS = frozenset(
@@ -64,6 +67,10 @@ def feed_text(value: str, content_type: str) -> str:
 
 def html_to_text(html: str) -> str:
     """What a browser shows for ``html``, as text (the rules of ``innerText``, simplified)."""
+    if "<" not in html and "&" not in html:  # no tag, no entity: only white space to fold
+        return _assemble([_SPACE.sub(" ", html)])
+    from bs4.element import Tag
+
     pieces: list[str | int] = []  # text, or the number of line breaks a block needs
     stack: list[tuple[PageElement, bool]] = [(_parse(html), False)]
     while stack:  # depth-first without recursion: a feed may nest tags very deeply
@@ -82,6 +89,8 @@ def html_to_text(html: str) -> str:
 def _parse(html: str) -> BeautifulSoup:
     """The parsed fragment. A summary that is only a URL or a file name is still text: bs4's
     warning that it "looks like a URL" is about its users' mistakes, not ours."""
+    from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, XMLParsedAsHTMLWarning
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
         warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
@@ -89,6 +98,8 @@ def _parse(html: str) -> BeautifulSoup:
 
 
 def _piece(node: PageElement, closing: bool) -> list[str | int]:
+    from bs4.element import NavigableString, PreformattedString, Tag
+
     if isinstance(node, Tag):
         if node.name == "br":
             return [] if closing else ["\n"]

@@ -57,6 +57,22 @@ def test_deeply_nested_html_does_not_overflow_the_stack() -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "Closed for our team day",
+        "  padded \t\n  on both sides \r\n",
+        "downtime >6 months",
+        "line one\n\nline two\n\n\n\nline three",
+        "no-break\xa0space and a form\x0cfeed",
+        "",
+    ],
+)
+def test_text_without_markup_reads_as_the_parser_reads_it(text: str) -> None:
+    """Such text skips the HTML parser; an empty inline tag makes the parser read it."""
+    assert html_to_text(text) == html_to_text(text + "<b></b>")
+
+
+@pytest.mark.parametrize(
     ("text", "kept"),
     [
         (
