@@ -47,6 +47,7 @@ from broadcaster.config_sections import Site
 from broadcaster.notices import Notice
 from broadcaster.notices.base import in_language, languages_of
 from broadcaster.plaintext import clause
+from broadcaster.template_cache import template_cache
 
 if TYPE_CHECKING:
     pass
@@ -195,6 +196,7 @@ def language_environment(loader: jinja2.BaseLoader, locale: Any) -> jinja2.Envir
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        bytecode_cache=template_cache(),  # compiled once, not at every run
     )
     env.filters.update(
         day=partial(i18n.day, locale=locale),
