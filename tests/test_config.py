@@ -146,3 +146,23 @@ def test_secrets_can_come_from_a_dotenv_file(
     secrets = config.Secrets()
     assert secrets.smtp_password is not None
     assert secrets.smtp_password.get_secret_value() == "from-dotenv"
+
+
+def test_libyaml_reads_a_config_exactly_as_pyyaml_does() -> None:
+    """The config is parsed by libyaml for speed; PyYAML's own parser is the reference:
+    the same values (dates left as text), the same line for every key and item."""
+    import yaml
+
+    from broadcaster import config_yaml
+
+    text = (Path(__file__).parent.parent / "config/broadcaster.yaml").read_text(encoding="utf-8")
+    text += 'extra:\n  - {when: 2024-02-30, at: "09:00", n: 3, on: yes}\n  - [a, b]\n'
+    fast_node, fast = config_yaml._parsed(text, config_yaml._FastLoader)
+    node, reference = config_yaml._parsed(text, config_yaml._Loader)
+    assert config_yaml._FastLoader.__mro__[1] is getattr(yaml, "CSafeLoader", config_yaml._Loader)
+    assert fast == reference and reference["extra"][0]["when"] == "2024-02-30"
+    fast_lines: config_yaml.Lines = {}
+    lines: config_yaml.Lines = {}
+    config_yaml._index(fast_node, (), fast_lines, [], "f")
+    config_yaml._index(node, (), lines, [], "f")
+    assert fast_lines == lines and lines[("extra", 1)] == text.count("\n")
