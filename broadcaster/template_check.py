@@ -229,12 +229,19 @@ def _unused_overrides(renderer: Renderer, overrides: Path | None) -> list[Findin
     """An override file no message looks up and no template imports or extends."""
     if overrides is None or not overrides.is_dir():
         return []
+    files = [
+        file
+        for file in sorted(overrides.rglob("*"))
+        if file.is_file() and file.name.endswith(TEMPLATE_SUFFIXES)
+    ]
+    if not files:  # nothing to check: no template read, no channel loaded to know the names
+        return []
     lookups = set(_lookup_names(renderer.site.all_languages))
     read = lookups | _referenced(renderer)
     found = []
-    for file in sorted(overrides.rglob("*")):
+    for file in files:
         name = file.relative_to(overrides).as_posix()
-        if file.is_file() and file.name.endswith(TEMPLATE_SUFFIXES) and name not in read:
+        if name not in read:
             found.append(_warning(file, _never_read(name, lookups)))
     return found
 

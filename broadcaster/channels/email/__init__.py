@@ -33,20 +33,17 @@ from broadcaster import subscribers
 from broadcaster.channels.base import Channel, Outgoing, Receipt, Skipped, Target
 from broadcaster.channels.email import tokens
 from broadcaster.channels.email.audience import Audience, SuppressionList
-from broadcaster.channels.email.maildir import MaildirTransport
 from broadcaster.channels.email.message import Envelope, Prepared, Recipient, Sender
 from broadcaster.channels.email.progress import SendProgress
-from broadcaster.channels.email.smtp import SmtpSettings, SmtpTransport
 from broadcaster.channels.email.transport import Transport
 from broadcaster.channels.settings.email import EmailConfig
 from broadcaster.config import Config, Secrets
 from broadcaster.errors import DeliveryError
 from broadcaster.language_match import LanguageMatch
-from broadcaster.ledger import Ledger
-from broadcaster.ledger.subscribers import SubscriberBook
 
 if TYPE_CHECKING:
     from broadcaster.channels import Deps
+    from broadcaster.ledger.subscribers import SubscriberBook
 
 log = logging.getLogger(__name__)
 
@@ -225,8 +222,19 @@ def email_channel(section: EmailConfig, secrets: Secrets, store: object) -> Emai
         transport=_transport(section, sender, password),
         suppressions=store,
         progress=SendProgress.for_stdout(),
-        book=SubscriberBook(store.engine) if isinstance(store, Ledger) else None,
+        book=_book(store),
     )
+
+
+def _book(store: object) -> SubscriberBook | None:
+    """The subscribers kept in the ledger's database, if ``store`` is a ledger (it has its
+    engine); none in a store that is no database."""
+    engine = getattr(store, "engine", None)
+    if engine is None:
+        return None
+    from broadcaster.ledger.subscribers import SubscriberBook
+
+    return SubscriberBook(engine)
 
 
 def subscriber_warnings(config: Config) -> list[str]:
@@ -252,8 +260,13 @@ def _signer(section: EmailConfig, secret: SecretStr | None) -> Signer | str:
 
 
 def _transport(section: EmailConfig, sender: Sender, password: str | None) -> Transport:
+    """The one the config names (each imported only when named: aiosmtplib for SMTP)."""
     if section.transport == "maildir":
+        from broadcaster.channels.email.maildir import MaildirTransport
+
         return MaildirTransport(section.maildir)
+    from broadcaster.channels.email.smtp import SmtpSettings, SmtpTransport
+
     return SmtpTransport(
         SmtpSettings(
             host=section.host,

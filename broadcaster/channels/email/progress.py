@@ -1,27 +1,14 @@
-"""A progress bar for long sends, on a terminal only (never in cron, pipes or tests)."""
+"""A progress bar for long sends, on a terminal only (never in cron, pipes or tests): rich's
+progress bars are imported only when one is shown."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
-
-
-class _Rate(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        return Text(f"{task.speed:,.0f}/s" if task.speed else "", style="cyan")
+if TYPE_CHECKING:
+    from rich.progress import Progress, ProgressColumn, TaskID
 
 
 class SendProgress:
@@ -42,15 +29,7 @@ class SendProgress:
         if not self.enabled:
             return
         if self._bar is None:
-            self._bar = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("sent {task.fields[sent]:,}"),
-                _Rate(),
-                TimeRemainingColumn(),
-                console=Console(),
-            )
+            self._bar = _progress_bar()
             self._bar.start()
         self._sent = 0
         self._task = self._bar.add_task("email", total=_count_rows(path), sent=0)
@@ -72,6 +51,39 @@ class SendProgress:
         if self._bar is not None:
             self._bar.stop()
         self._bar = self._task = None
+
+
+def _progress_bar() -> Progress:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("sent {task.fields[sent]:,}"),
+        _rate(),
+        TimeRemainingColumn(),
+        console=Console(),
+    )
+
+
+def _rate() -> ProgressColumn:
+    """Messages a second (a column class made here, where rich's progress is imported)."""
+    from rich.progress import ProgressColumn, Task
+    from rich.text import Text
+
+    class Rate(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            return Text(f"{task.speed:,.0f}/s" if task.speed else "", style="cyan")
+
+    return Rate()
 
 
 def _count_rows(path: Path) -> int | None:
