@@ -27,11 +27,11 @@ def file_findings(loaded: Loaded) -> list[Finding]:
 def _subscriber_file_findings(loaded: Loaded) -> list[Finding]:
     """A list that cannot be read would quietly mail nobody: refuse the config instead.
     (Bad rows are only warnings: they are reported and skipped.)"""
-    from broadcaster import subscribers
-
     email = loaded.config.channels.email
     if email is None:
         return []
+    from broadcaster import subscribers  # (and the address checker: only with an email list)
+
     try:
         with closing(subscribers.read(email.subscribers)) as rows:
             next(rows, None)  # the file opens and has an email column
