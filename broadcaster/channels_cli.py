@@ -6,7 +6,6 @@ loaded by the command that runs, never by ``--help``.
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 import typer
@@ -29,6 +28,8 @@ def channels_check(config: ConfigOpt = None) -> None:
     """Check each configured channel's credentials, posting nothing.
 
     Exit 1 if a check failed."""
+    import asyncio
+
     from broadcaster.channels import known_channels
     from broadcaster.channels.base import Channel
     from broadcaster.cli_common import load_config

@@ -9,7 +9,6 @@ sent or written --, 70 a bug in broadcaster (see :mod:`broadcaster.console`).
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -96,6 +95,8 @@ async def _prove_templates(d: Dispatcher) -> list[str]:
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
+    import asyncio  # not for --help: with it comes ssl (0.1 s, 9 MB)
+
     return asyncio.run(coro)
 
 

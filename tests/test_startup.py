@@ -35,6 +35,7 @@ HEAVY = (
     "aiosmtplib",
     "apprise",
     "rich.markdown",
+    "asyncio",  # and with it ssl: a command that runs a loop imports it
 )
 
 

@@ -9,7 +9,6 @@ worker mode together with the worker, which first finishes the pass in hand.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import signal
 from typing import TYPE_CHECKING
@@ -32,6 +31,8 @@ def serve_command(
 
     Listens on serve.host:serve.port (default 127.0.0.1:8080); put it behind your web server.
     Needs the serve extra: pip install 'broadcaster[serve]'."""
+    import asyncio
+
     from broadcaster.cli_common import load_config
     from broadcaster.runtime import open_ledger
     from broadcaster.serve import require_extra
@@ -47,6 +48,8 @@ def serve_command(
 
 
 async def _serve_until_stopped(loaded: Loaded, secrets: Secrets, ledger: Ledger) -> None:
+    import asyncio
+
     from broadcaster.serve.server import start
 
     server = start(loaded, secrets, ledger)
