@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from typer.testing import CliRunner
@@ -160,6 +161,8 @@ async def test_each_subscriber_gets_the_notice_once(
     link = str(amelia["List-Unsubscribe"]).split(">")[0].removeprefix("<")
     token = link.rpartition("token=")[2]
     assert tokens.verify(token, SECRET) == "amelia.tan@example.com"
+    mailto = str(amelia["List-Unsubscribe"]).split("<")[2].removesuffix(">")
+    assert mailto == f"mailto:hello@glow-aesthetics.example?subject={quote('unsubscribe ' + token)}"
     body = amelia.get_body(("plain",))
     assert body is not None and link in body.get_content()
 
