@@ -355,11 +355,22 @@ async def httpx_child(ports: list[int], count: int) -> None:
 # -- start-up ---------------------------------------------------------------------------------
 
 
+#: what every ``broadcast run`` imports whatever its config: the floor under its start-up
+LIBRARIES = "asyncio, typer, rich.table, pydantic, sqlalchemy, jinja2, babel.dates, yaml"
+
+
 def startup_rows(work: Path, table: Table, repeat: int) -> None:
     project = work / "example"
     for folder in ("config", "templates"):
         shutil.copytree(ROOT / folder, project / folder, dirs_exist_ok=True)
     bare = [timed([PYTHON, "-c", "pass"], project) for _ in range(repeat)]
+    floor = [timed([PYTHON, "-c", f"import {LIBRARIES}"], project) for _ in range(repeat)]
+    table.add(
+        f"`import {LIBRARIES}` (what every run loads), median of {repeat}",
+        f"{median_wall(floor):.2f} s (peak RSS {max(r.rss_mb for r in floor):.0f} MB)",
+        f"`python -c pass`: {median_wall(bare):.2f} s",
+        "—",
+    )
     for name, args in (("broadcast --help", ["--help"]), ("broadcast validate", ["validate"])):
         timed([*CLI, *args], project)  # warm the caches (.pyc, the example's ledger)
         runs = [timed([*CLI, *args], project) for _ in range(repeat)]
