@@ -26,12 +26,11 @@ needs a migration, never for a new or an up-to-date one.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from broadcaster.ledger.migrations.lock import migration_lock
 from broadcaster.ledger.migrations.revision import BASELINE, HEAD, UnknownRevision
 
 __all__ = [
@@ -44,8 +43,6 @@ __all__ = [
     "upgrade",
 ]
 
-#: ``pg_advisory_xact_lock`` key every broadcaster migrates under: "broadcas" in ASCII
-LOCK_KEY = 0x62726F6164636173
 #: the table Alembic keeps the revision in, as Alembic itself makes it
 VERSION_TABLE = sa.Table(
     "alembic_version",
@@ -81,20 +78,6 @@ def upgrade(engine: Engine) -> str | None:
     from broadcaster.ledger.migrations.runner import migrate
 
     return migrate(engine)
-
-
-@contextmanager
-def migration_lock(engine: Engine) -> Iterator[Connection]:
-    """One transaction that holds the migration lock from start to commit. Other openers
-    wait here: on PostgreSQL for the advisory lock, on SQLite for the write lock (as long as
-    the busy timeout allows)."""
-    with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-        else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        yield conn
-        conn.commit()
 
 
 def _ledger_tables() -> set[str]:

@@ -13,7 +13,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
-from broadcaster.ledger.migrations import baseline, migration_lock
+from broadcaster.ledger.migrations import baseline
+from broadcaster.ledger.migrations.lock import migration_lock
 from broadcaster.ledger.migrations.revision import BASELINE, HEAD, UnknownRevision
 
 __all__ = ["alembic_config", "migrate", "migration_lock", "revisions", "take_over"]
