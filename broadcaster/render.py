@@ -124,11 +124,8 @@ class Renderer:
         extra: dict[str, Any] | None = None,
     ) -> Message:
         context = {**self.context(notice, occasion, channel, language), **(extra or {})}
-        env = self.env_for(language)
         return {
-            part: env.get_template(
-                self.template_name(notice.kind, occasion, channel, part, language)
-            )
+            part: self.template(notice.kind, occasion, channel, part, language)
             .render(context)
             .strip()
             for part in parts
@@ -154,7 +151,15 @@ class Renderer:
     def template_name(
         self, kind: str, occasion: str, channel: str, part: str, language: str | None = None
     ) -> str:
-        """The most specific template for this message, in its language's folder first."""
+        """The name of the most specific template for this message."""
+        found = self.template(kind, occasion, channel, part, language)
+        return found.name or f"{channel}/{kind}.{PART_EXTENSIONS[part]}"
+
+    def template(
+        self, kind: str, occasion: str, channel: str, part: str, language: str | None = None
+    ) -> jinja2.Template:
+        """The most specific template for this message, in its language's folder first,
+        loaded by that language's environment (the one that renders it)."""
         ext = PART_EXTENSIONS[part]
         candidates = [
             f"{folder}/{stem}.{ext}"
@@ -164,7 +169,7 @@ class Renderer:
         if language:
             candidates = [f"{language}/{name}" for name in candidates] + candidates
         try:
-            return self.env.select_template(candidates).name or candidates[0]
+            return self.env_for(language or self.default).select_template(candidates)
         except jinja2.TemplatesNotFound:
             raise TemplateMissing(
                 f"no template for {channel} {kind} {occasion} {part}: tried {', '.join(candidates)}"
