@@ -4,6 +4,7 @@ lifecycle of messages, the worker's schedule and the web application -- as stric
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,7 +24,7 @@ class Site(Strict):
     languages: list[str] = Field(default_factory=list)
     language: str = "en"
     #: the country whose conventions dates follow (ISO 3166: ``SG``); default: none
-    region: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    region: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -34,6 +35,20 @@ class Site(Strict):
             if isinstance(languages, list) and languages and isinstance(languages[0], str):
                 return {**data, "language": languages[0]}
         return data
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _a_list(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            raise ValueError("must be a list, the default first, like [en, zh, ms, ta]")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Z]{2}", value):
+            raise ValueError(f"{value!r} is not a two-letter country code like SG or MY")
+        return value
 
     @field_validator("languages")
     @classmethod

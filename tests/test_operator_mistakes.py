@@ -168,6 +168,24 @@ MISTAKES = [
         ),
     ),
     Mistake(
+        "languages written as one word, not a list",
+        _key(
+            "  languages: [en, zh, ms, ta]",
+            "  languages: zh",
+            "site.languages",
+            "must be a list, the default first, like [en, zh, ms, ta]",
+        ),
+    ),
+    Mistake(
+        "a region written as a country's name",
+        _key(
+            "  region: SG",
+            "  region: Singapore",
+            "site.region",
+            "'Singapore' is not a two-letter country code like SG or MY",
+        ),
+    ),
+    Mistake(
         "a reason in a language the site does not list",
         _key(
             '      ms: "acara jalinan mesra pasukan tahunan kami"',
