@@ -9,9 +9,10 @@ through untouched because they are not Jinja syntax::
     [[email]]             the subscriber's address
     [[unsubscribe_url]]   their own one-click unsubscribe link
 
-:class:`Prepared` splits each part at the placeholders once; building a message is then a
-join, an HTML-escape of the values in the HTML part, and quoted-printable encoding -- no
-template engine and no ``email.message`` object per recipient. A body without
+:class:`Prepared` splits each part at the placeholders once, and encodes in quoted-printable
+once every line that holds none; building a message is then a join, an HTML-escape of the
+values in the HTML part, and the encoding of the few lines that hold a value -- no template
+engine and no ``email.message`` object per recipient. A body without
 ``[[unsubscribe_url]]`` gets a one-line unsubscribe footer, because bulk mail must show one.
 
 The output is a complete RFC 5322 message (CRLF line ends): ``multipart/alternative`` with
@@ -35,7 +36,7 @@ from email import policy
 from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
 
-PLACEHOLDER = re.compile(r"\[\[\s*(name|email|unsubscribe_url)\s*(?:\|([^\]]*))?\]\]")
+PLACEHOLDER = re.compile(r"\[\[\s*(name|email|unsubscribe_url)\s*(?:\|([^\]\n]*))?\]\]")
 TEXT_FOOTER = "\n\n--\nUnsubscribe: [[unsubscribe_url]]"
 HTML_FOOTER = (
     '<p style="font:12px/1.5 Arial,sans-serif;color:#777777;text-align:center">'
@@ -44,6 +45,9 @@ HTML_FOOTER = (
 
 #: a part split at its placeholders: literal text, then (name, fallback) pairs
 Pieces = tuple[str | tuple[str, str], ...]
+#: a part line by line: a line without placeholders already in quoted-printable, a line with
+#: them as its pieces, to be filled and encoded per recipient
+Lines = tuple[str | Pieces, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +95,8 @@ class Prepared:
         self.sender = sender
         subject = " ".join(rendered["subject"].split())
         self.subject = _split(subject)
-        self.text = _split(_with_footer(_lines(rendered["text"]), TEXT_FOOTER, html_part=False))
-        self.html = _split(_with_footer(_lines(rendered["html"]), HTML_FOOTER, html_part=True))
+        self.text = _by_line(_with_footer(_lines(rendered["text"]), TEXT_FOOTER, html_part=False))
+        self.html = _by_line(_with_footer(_lines(rendered["html"]), HTML_FOOTER, html_part=True))
         digest = hashlib.sha256(repr(sorted(rendered.items())).encode()).hexdigest()
         self.boundary = f"=_broadcaster_{digest[:24]}"  # "=_" never occurs in QP text
         self._fixed_subject = _subject(subject) if len(self.subject) == 1 else None
@@ -115,8 +119,8 @@ class Prepared:
             f"List-Unsubscribe: <{recipient.unsubscribe_url}>,\r\n"
             f" <{recipient.unsubscribe_mailto}>\r\n"
         )
-        text = _qp(_fill(self.text, values, False))
-        body = _qp(_fill(self.html, values, True))
+        text = _encoded(self.text, values, False)
+        body = _encoded(self.html, values, True)
         boundary = self.boundary
         data = (
             f"{self._head}{head}"
@@ -168,9 +172,31 @@ def _fill(pieces: Pieces, values: Mapping[str, str], escape: bool) -> str:
     return "".join(out)
 
 
-def _qp(text: str) -> str:
-    """Quoted-printable with CRLF line ends (lines stay within 76 characters)."""
-    encoded = binascii.b2a_qp(text.encode("utf-8"), quotetabs=False, istext=True, header=False)
+def _by_line(text: str) -> Lines:
+    """``text`` line by line, each line without a placeholder encoded here, once."""
+    lines: list[str | Pieces] = []
+    for line in text.split("\n"):
+        pieces = _split(line)
+        lines.append(_qp(line) if len(pieces) == 1 else pieces)
+    return tuple(lines)
+
+
+def _encoded(lines: Lines, values: Mapping[str, str], escape: bool) -> str:
+    """The part for one recipient, in quoted-printable with CRLF line ends."""
+    return "\r\n".join(
+        line if isinstance(line, str) else _qp(_fill(line, values, escape)) for line in lines
+    )
+
+
+def _qp(line: str) -> str:
+    """One line (no line end) in quoted-printable: ``=`` soft breaks keep every encoded line
+    within RFC 2045's 76 characters.
+
+    Encoded a line at a time, not the part at once: besides letting lines without a
+    placeholder be encoded once per notice, this keeps the limit where CPython's encoder,
+    given several lines, writes a line that ends in white space past it (``=20`` appended
+    after 76 characters)."""
+    encoded = binascii.b2a_qp(line.encode("utf-8"), quotetabs=False, istext=True, header=False)
     return encoded.decode("ascii").replace("\n", "\r\n")
 
 
