@@ -35,7 +35,7 @@ from broadcaster.notices import Notice, PostFields
 from broadcaster.render import Message
 from broadcaster.report import Row, settled, summarise
 from broadcaster.retry import RetryPolicy
-from broadcaster.send_stream import ClaimStream, Recorder, Writer, unknown_since
+from broadcaster.send_stream import ClaimStream, Recorder, Writer, start_ahead, unknown_since
 
 log = logging.getLogger(__name__)
 
@@ -291,7 +291,7 @@ class Sender:
         while True:
             again: list[Outgoing] = []
             waits: list[float] = []
-            recorder = Recorder(writer, self.now, tally, errors)
+            recorder = Recorder(writer, self.now, tally, errors, start_ahead(channel))
             async for delivery_id, outcome in channel.deliver(recorder.starting(pending)):
                 outgoing = recorder.taken.pop(delivery_id)
                 if outgoing.uncertain and isinstance(outcome, dict):

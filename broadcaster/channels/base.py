@@ -149,8 +149,9 @@ class Channel(ABC):
     repeat_unknown_within: ClassVar[timedelta | None] = None
     #: True if build() turns an Outgoing with ``original`` into an edit of that post
     supports_edit: ClassVar[bool] = False
-    #: attempts in flight at once; above 1 for channels whose many targets are each their own
-    #: server (webhooks, Apprise), set from their config section
+    #: attempts in flight at once, set from the config section: above 1 for channels whose
+    #: many targets are each their own server (webhooks, Apprise: :meth:`deliver` fans out)
+    #: and for email (its transport's connections; it delivers on its own)
     concurrency: int = 1
     #: of those, at most this many to one server (see :meth:`server_of`)
     per_host: int = 4

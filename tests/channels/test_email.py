@@ -473,7 +473,7 @@ def test_a_run_killed_mid_list_and_rerun_sends_everyone_exactly_once(
     # only what the killed run had started or marked to start (two groups ahead), two
     # messages in flight per connection, and a group's outcomes not yet written: its other
     # claims were released and sent
-    assert len(unknown) <= 3 * START_AHEAD + 2 * CONNECTIONS
+    assert len(unknown) <= 3 * max(START_AHEAD, CONNECTIONS // 4) + 2 * CONNECTIONS
     assert {t for t, s in ledger.items() if s != "unknown"} == {
         t for t, s in ledger.items() if s == "sent"
     }

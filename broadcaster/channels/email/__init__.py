@@ -215,7 +215,7 @@ def email_channel(section: EmailConfig, secrets: Secrets, store: object) -> Emai
         return Skipped("email", str(exc))
     sender = Sender(section.sender, section.reply_to)
     mailto = section.unsubscribe_mailto or section.reply_to or section.sender
-    return EmailChannel(
+    channel = EmailChannel(
         sender=sender,
         subscriber_file=section.subscribers,
         unsubscribe_url=section.unsubscribe_url,
@@ -226,6 +226,8 @@ def email_channel(section: EmailConfig, secrets: Secrets, store: object) -> Emai
         progress=SendProgress.for_stdout(),
         book=_book(store),
     )
+    channel.concurrency = section.connections if section.transport == "smtp" else 1
+    return channel
 
 
 def _book(store: object) -> SubscriberBook | None:
