@@ -119,7 +119,7 @@ channels:
     reply_to: "hello@glow-aesthetics.example"
     subscribers: "{subscribers}"
     unsubscribe_url: "{site}/unsubscribe?token={{token}}"
-    connections: 4
+    connections: {connections}
     timeout: 10
   telegram:
     chat_id: "@glowaesthetics"
@@ -288,10 +288,10 @@ class Servers:
 
 
 def write_project(
-    folder: Path, servers: Servers, subscribers: list[str], database: str
+    folder: Path, servers: Servers, subscribers: list[str], database: str, connections: int = 4
 ) -> tuple[Path, Path]:
-    """The config (every channel toward ``servers``) and the subscriber CSV; returns
-    (config, banner folder)."""
+    """The config (every channel toward ``servers``, ``connections`` to the SMTP sink) and the
+    subscriber CSV; returns (config, banner folder)."""
     folder.mkdir(parents=True, exist_ok=True)
     csv = folder / "subscribers.csv"
     csv.write_text(
@@ -313,6 +313,7 @@ def write_project(
         banner=servers.banner_dir,
         website=servers.url["website"],
         smtp_port=servers.sink.port,
+        connections=connections,
         subscribers=csv,
         telegram=servers.url["telegram"],
         mastodon=servers.url["mastodon"],

@@ -28,7 +28,7 @@ sink with N generated subscribers.
 Run it from the project root::
 
     .venv/bin/python benchmarks/crash_trials.py [--kills 20] [--subscribers 2000] [--seed 1]
-                                                [--postgres URL] [--keep]
+                                                [--connections 4] [--postgres URL] [--keep]
 
 ``--postgres postgresql://postgres@127.0.0.1:5432/test`` uses a PostgreSQL ledger in fresh
 schemas (dropped afterwards); the default is a SQLite ledger in the temp directory.
@@ -94,11 +94,15 @@ class Calibration:
         return held / max(1, self.received)
 
 
-def calibrate(base: Path, ledgers: Ledgers, subscribers: list[str]) -> Calibration:
+def calibrate(
+    base: Path, ledgers: Ledgers, subscribers: list[str], connections: int
+) -> Calibration:
     """One uncut run on a separate copy (own fakes, own ledger), its progress sampled."""
     folder = base / "calibration"
     with Servers(folder / "site/notices") as servers:
-        config, _banner = write_project(folder, servers, subscribers, ledgers.new(folder))
+        config, _banner = write_project(
+            folder, servers, subscribers, ledgers.new(folder), connections
+        )
         began = time.monotonic()
         proc = start(config, servers, folder / "run.log")
         curve: list[tuple[float, int]] = []
@@ -207,6 +211,7 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=20, help="SIGKILLs in a row (default 20)")
     parser.add_argument("--subscribers", type=int, default=2000, help="email list size")
     parser.add_argument("--seed", type=int, default=1, help="seed of the kill delays")
+    parser.add_argument("--connections", type=int, default=4, help="SMTP connections (4)")
     parser.add_argument("--postgres", metavar="URL", help="PostgreSQL ledger (fresh schemas)")
     parser.add_argument("--keep", action="store_true", help="keep the temp directory")
     args = parser.parse_args()
@@ -223,7 +228,7 @@ def main() -> int:
             f"seed {args.seed}, ledger "
             f"{'PostgreSQL ' + args.postgres if args.postgres else 'SQLite'}"
         )
-        cal = calibrate(base, ledgers, subscribers)
+        cal = calibrate(base, ledgers, subscribers, args.connections)
         console.print(
             f"calibration (separate copy, uncut): exit {cal.code}, {cal.total:.1f} s, first "
             f"message after {cal.first:.1f} s, {cal.received} messages received"
@@ -231,7 +236,9 @@ def main() -> int:
         folder = base / "trial"
         with Servers(folder / "site/notices") as servers:
             database = ledgers.new(folder)
-            config, _banner = write_project(folder, servers, subscribers, database)
+            config, _banner = write_project(
+                folder, servers, subscribers, database, args.connections
+            )
             kills, final_code, final_seconds = trial(
                 folder, servers, config, database, cal, args.kills, rng
             )
