@@ -43,6 +43,7 @@ from broadcaster.templates_cli import templates_app
 if TYPE_CHECKING:
     from broadcaster.config import Loaded, Secrets
     from broadcaster.dispatch import Dispatcher
+    from broadcaster.notices import Notices
     from broadcaster.report import Report
 
 app = typer.Typer(
@@ -83,13 +84,13 @@ def _refuse_broken_templates(problems: list[ConfigProblem]) -> None:
         raise ConfigError(problems)
 
 
-async def _prove_templates(d: Dispatcher) -> list[str]:
+def _prove_templates(d: Dispatcher, notices: Notices) -> list[str]:
     """``validate``: every template against every notice, feed articles included; errors
-    exit 2, the warnings are returned to be shown."""
+    exit 2, the warnings are returned to be shown. The templates are loaded by the
+    dispatcher's renderer: its dry run then renders with them as they are."""
     from broadcaster.template_check import template_findings
 
-    notices, _problems = await _notices(d)  # the problems are the dry run's to report
-    findings = template_findings(d.config, notices.items)
+    findings = template_findings(d.config, notices.items, renderer=d.render.renderer)
     _refuse_broken_templates([f.as_config_problem() for f in findings if f.severity == "error"])
     return [str(f) for f in findings if f.severity == "warning"]
 
@@ -125,8 +126,9 @@ def validate(config: ConfigOpt = None, now: NowOpt = None) -> None:
     warnings = [str(f) for f in config_problems(loaded, moment) if f.severity == "warning"]
 
     async def go(d: Dispatcher) -> Report:
-        warnings.extend(await _prove_templates(d))  # a template error: exit 2 here
-        return await d.run(moment, dry_run=True)
+        gathered = await d.notices()  # the feeds are read once: the proof and the dry run
+        warnings.extend(_prove_templates(d, gathered[0]))  # a template error: exit 2 here
+        return await d.run(moment, dry_run=True, gathered=gathered)
 
     report = _with_dispatcher(loaded, secrets, go)
     warnings += [f"{loaded.path}: {d}" for d in report.duplicates]

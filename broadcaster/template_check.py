@@ -70,13 +70,20 @@ def template_errors(config: Config) -> list[ConfigProblem]:
 
 
 def template_findings(
-    config: Config, gathered: Sequence[Notice] | None = None, *, warnings: bool = True
+    config: Config,
+    gathered: Sequence[Notice] | None = None,
+    *,
+    warnings: bool = True,
+    renderer: Renderer | None = None,
 ) -> list[Finding]:
     """Every problem with the templates, errors first: compiling, rendering every notice
     (``gathered`` from the config and its feeds, else the config's own), and (``warnings``)
-    messages told in English for want of a translation and override files nothing reads."""
+    messages told in English for want of a translation and override files nothing reads.
+
+    ``renderer``: the one that renders the messages afterwards (``validate``'s dry run), so
+    each template is read and loaded once in the process, not once per renderer."""
     overrides = config.templates
-    renderer = Renderer(config.site, overrides)
+    renderer = renderer or Renderer(config.site, overrides)
     notices = _notices(config, gathered)
     faults = {_key(fault): fault for fault in _compile_faults(renderer)}
     for fault in _render_faults(config, renderer, notices, compiled=not faults):
