@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -223,14 +223,30 @@ def template_loader(overrides: Path | None) -> jinja2.BaseLoader:
 
 def template_sources(overrides: Path | None) -> dict[str, Path]:
     """Every template name -> the file it is read from (an override hides the built-in)."""
-    found: dict[str, Path] = {}
-    for root in (BUILTIN_TEMPLATES, overrides):
-        if root is None or not root.is_dir():
-            continue
-        for file in sorted(root.rglob("*")):
-            if file.is_file() and file.name.endswith(TEMPLATE_SUFFIXES):
-                found[file.relative_to(root).as_posix()] = file
-    return dict(sorted(found.items()))
+    return dict(
+        sorted({**_builtin_sources(BUILTIN_TEMPLATES), **override_sources(overrides)}.items())
+    )
+
+
+def override_sources(overrides: Path | None) -> dict[str, Path]:
+    """The admin's own templates: name -> file."""
+    return {} if overrides is None else _templates_in(overrides)
+
+
+@cache
+def _builtin_sources(folder: Path) -> dict[str, Path]:
+    """The built-in templates, listed once per process: they ship with the code."""
+    return _templates_in(folder)
+
+
+def _templates_in(root: Path) -> dict[str, Path]:
+    if not root.is_dir():
+        return {}
+    return {
+        file.relative_to(root).as_posix(): file
+        for file in sorted(root.rglob("*"))
+        if file.is_file() and file.name.endswith(TEMPLATE_SUFFIXES)
+    }
 
 
 @dataclass(frozen=True)
