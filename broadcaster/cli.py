@@ -41,7 +41,7 @@ from broadcaster.templates_cli import templates_app
 # heavier (pydantic, SQLAlchemy, the channels, jinja2, feed parsing) is imported by the command
 # that uses it, through the small forwarders below; tests/test_startup.py keeps it so.
 if TYPE_CHECKING:
-    from broadcaster.config import Loaded, Secrets
+    from broadcaster.config import Config, Loaded, Secrets
     from broadcaster.dispatch import Dispatcher
     from broadcaster.notices import Notices
     from broadcaster.report import Report
@@ -118,7 +118,6 @@ def validate(config: ConfigOpt = None, now: NowOpt = None) -> None:
     """Check the config and templates; show warnings.
 
     Exit 0 when the config can be used, 2 (with every problem, by file and line) when not."""
-    from broadcaster.channels.email import subscriber_warnings
     from broadcaster.checks import config_problems
 
     loaded, secrets = load_config(config)
@@ -132,7 +131,7 @@ def validate(config: ConfigOpt = None, now: NowOpt = None) -> None:
 
     report = _with_dispatcher(loaded, secrets, go)
     warnings += [f"{loaded.path}: {d}" for d in report.duplicates]
-    warnings += subscriber_warnings(loaded.config)
+    warnings += _subscriber_warnings(loaded.config)
     warnings += [f"{loaded.path}: {p}" for p in report.feed_problems]
     warnings += [
         f"{r.notice_id} {r.occasion} on {r.channel}: {r.length} > limit {r.limit}, will be shortened"
@@ -155,6 +154,16 @@ def validate(config: ConfigOpt = None, now: NowOpt = None) -> None:
         ),
         soft_wrap=True,
     )
+
+
+def _subscriber_warnings(config: Config) -> list[str]:
+    """The email list's unreadable, invalid and repeated rows; the email channel's code (and
+    its address checker) is imported only where email is configured."""
+    if "email" not in config.channels.configured():
+        return []
+    from broadcaster.channels.email import subscriber_warnings
+
+    return subscriber_warnings(config)
 
 
 @app.command()
