@@ -40,8 +40,12 @@ HEAVY = (
 
 
 def imported_by(code: str, cwd: Path | None = None) -> set[str]:
-    """The modules a fresh interpreter has loaded after running ``code``."""
-    probe = f"{code}\nimport sys, json; print(json.dumps(sorted(sys.modules)))"
+    """The modules a fresh interpreter has loaded after running ``code`` (a name marked
+    missing, as broadcaster marks httpx's command-line client, is not loaded)."""
+    probe = (
+        f"{code}\nimport sys, json\n"
+        "print(json.dumps(sorted(m for m, module in sys.modules.items() if module is not None)))"
+    )
     done = subprocess.run(
         [sys.executable, "-c", probe],
         capture_output=True,
@@ -100,3 +104,56 @@ def test_validating_the_example_config_loads_only_the_channels_it_configures(
     assert "broadcaster.channels.email" in loaded  # the probe did validate the config
     unused = ("PIL", "oauthlib", "apprise", "google", "sqlalchemy.dialects.postgresql", "psycopg")
     assert heavy_among(loaded, unused) == []
+
+
+#: what a config without feeds, email or anything else to read needs none of: feedparser and
+#: the HTML parser read feeds, email_validator checks a subscriber list, and click and pygments
+#: come only with httpx's own command-line client
+NOT_WITHOUT_FEEDS = ("feedparser", "bs4", "soupsieve", "email_validator", "click", "pygments")
+
+BANNER_ONLY = """\
+site:
+  name: "Glow Aesthetics"
+  url: "https://www.glow-aesthetics.example"
+  timezone: "Asia/Singapore"
+  outlets: ["Orchard", "Tampines"]
+closures:
+  - start: 2024-03-26
+    end: 2024-03-27
+    reason: "our annual team bonding event"
+channels:
+  banner:
+    output_dir: "site/notices"
+database: "sqlite:///var/broadcaster.db"
+"""
+
+
+def test_a_config_without_feeds_or_email_loads_neither_for_validate_nor_for_a_run(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config/broadcaster.yaml").write_text(BANNER_ONLY, encoding="utf-8")
+    for command in (["validate"], ["run", "--now", "2024-03-20T09:00"]):
+        code = (
+            "import sys\n"
+            f"sys.argv = ['broadcast', *{command!r}]\n"
+            "from broadcaster.cli import main\n"
+            "try:\n"
+            "    main()\n"
+            "except SystemExit as stop:\n"
+            "    assert not stop.code, stop.code"
+        )
+        loaded = imported_by(code, cwd=tmp_path)
+        assert "broadcaster.dispatch" in loaded  # the probe did run the command
+        assert heavy_among(loaded, NOT_WITHOUT_FEEDS) == [], command
+    assert (tmp_path / "site/notices/banner.json").is_file()  # the run did its work
+
+
+def test_httpx_is_whole_without_its_command_line_client() -> None:
+    """broadcaster leaves out httpx's own CLI (see broadcaster/__init__.py): the client works."""
+    code = (
+        "import broadcaster, httpx\n"
+        "transport = httpx.MockTransport(lambda request: httpx.Response(200, text='ok'))\n"
+        "assert httpx.Client(transport=transport).get('https://example.org').text == 'ok'"
+    )
+    assert heavy_among(imported_by(code), ("click", "pygments")) == []
