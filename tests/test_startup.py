@@ -15,6 +15,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from broadcaster.plaintext import BS4_EXTRAS
+
 REPO = Path(__file__).parent.parent
 
 #: packages that cost tens of milliseconds to import and that `--help` never needs
@@ -82,7 +84,8 @@ def test_validating_the_example_config_loads_only_the_channels_it_configures(
     tmp_path: Path,
 ) -> None:
     """The example configures the banner and email: no card drawing (PIL), no OAuth (X), no
-    Apprise, no Google client, and no PostgreSQL driver for its SQLite ledger. (The ledger is
+    Apprise, no Google client, and no PostgreSQL driver for its SQLite ledger; its feed's HTML
+    is read without CSS selectors or an encoding detector. (The ledger is
     made first, as by any earlier run: creating it is a migration, which loads Alembic.)"""
     for folder in ("config", "templates"):
         shutil.copytree(REPO / folder, tmp_path / folder)
@@ -102,7 +105,9 @@ def test_validating_the_example_config_loads_only_the_channels_it_configures(
     )
     loaded = imported_by(code, cwd=tmp_path)
     assert "broadcaster.channels.email" in loaded  # the probe did validate the config
+    assert "bs4" in loaded  # and read the feed's HTML, with none of bs4's extras
     unused = ("PIL", "oauthlib", "apprise", "google", "sqlalchemy.dialects.postgresql", "psycopg")
+    unused += BS4_EXTRAS
     assert heavy_among(loaded, unused) == []
 
 
@@ -157,3 +162,17 @@ def test_httpx_is_whole_without_its_command_line_client() -> None:
         "assert httpx.Client(transport=transport).get('https://example.org').text == 'ok'"
     )
     assert heavy_among(imported_by(code), ("click", "pygments")) == []
+
+
+def test_bs4_is_loaded_without_its_extras_which_stay_importable() -> None:
+    """Feed HTML is read without soupsieve and charset_normalizer (broadcaster.plaintext);
+    whatever else the process runs may still import them."""
+    code = (
+        "from broadcaster.plaintext import html_to_text\n"
+        "assert html_to_text('<p>Closed <b>Tue</b> &amp; Wed</p>') == 'Closed Tue & Wed'\n"
+        "import sys\n"
+        "loaded = [name for name in ('soupsieve', 'charset_normalizer') if name in sys.modules]\n"
+        "assert loaded == [], loaded\n"
+        "import soupsieve, charset_normalizer"
+    )
+    assert "soupsieve" in imported_by(code)
