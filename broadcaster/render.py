@@ -73,6 +73,10 @@ class Renderer:
         self.template_dir = template_dir  # the admin's overrides, if any
         self.default = site.all_languages[0]
         self._envs: dict[str, jinja2.Environment] = {}
+        #: each message's template, once found: a renderer lives for one pass (or one
+        #: ``validate``), in which a message is looked up again and again -- by the proof,
+        #: the fallback check, the pass -- and each look-up tried up to eight names on disk
+        self._found: dict[tuple[str, str, str, str, str | None], jinja2.Template] = {}
 
     @property
     def env(self) -> jinja2.Environment:
@@ -160,6 +164,14 @@ class Renderer:
     ) -> jinja2.Template:
         """The most specific template for this message, in its language's folder first,
         loaded by that language's environment (the one that renders it)."""
+        key = (kind, base_occasion(occasion), channel, part, language)
+        if key not in self._found:
+            self._found[key] = self._select(*key)
+        return self._found[key]
+
+    def _select(
+        self, kind: str, occasion: str, channel: str, part: str, language: str | None
+    ) -> jinja2.Template:
         ext = PART_EXTENSIONS[part]
         candidates = [
             f"{folder}/{stem}.{ext}"
