@@ -9,6 +9,8 @@ sent or written --, 70 a bug in broadcaster (see :mod:`broadcaster.console`).
 
 from __future__ import annotations
 
+import atexit
+import gc
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -373,7 +375,15 @@ def _print_report(report: Report, *, title: str) -> None:
 
 
 def main() -> None:
-    """``broadcast``: ``--debug`` may stand anywhere on the line, not only before the command."""
+    """``broadcast``: ``--debug`` may stand anywhere on the line, not only before the command.
+
+    When the command is done, the interpreter's shutdown runs the garbage collector over every
+    object still alive -- the loaded code, pydantic's schemas, SQLAlchemy's tables -- to find
+    nothing worth the search: 0.15 s of a one-second ``validate``. Frozen at exit, they are left
+    to the operating system. Exit functions run before that collection, and after the command's
+    own cleanup (files written, the ledger committed and closed); an object outside a cycle is
+    still freed and finalized as usual."""
+    atexit.register(gc.freeze)
     args = sys.argv[1:]
     if "--debug" in args:
         args = ["--debug", *(a for a in args if a != "--debug")]

@@ -176,3 +176,22 @@ def test_bs4_is_loaded_without_its_extras_which_stay_importable() -> None:
         "import soupsieve, charset_normalizer"
     )
     assert "soupsieve" in imported_by(code)
+
+
+def test_the_objects_a_command_leaves_are_frozen_before_the_shutdown_collection() -> None:
+    """What is alive when a command ends is not searched for garbage at shutdown (cli.main)."""
+    code = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0))\n"
+        "sys.argv = ['broadcast', '--help']\n"
+        "from broadcaster.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('frozen while running:', gc.get_freeze_count() > 0)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.splitlines()[-2:] == ["frozen while running: False", "frozen at exit: True"]
