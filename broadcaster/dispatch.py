@@ -26,7 +26,7 @@ from broadcaster.channels.base import Channel, Publisher, Skipped
 from broadcaster.config import Loaded, Secrets
 from broadcaster.ledger import Group, Ledger
 from broadcaster.lifecycle import Told, correctable
-from broadcaster.notices import Notice, about_days
+from broadcaster.notices import Notice, Notices, about_days
 from broadcaster.render import Message, Renderer, template_fault
 from broadcaster.render_once import NothingToPost, RenderOnce
 from broadcaster.report import Report, Row, settled
@@ -45,7 +45,7 @@ from broadcaster.schedule import (
 )
 from broadcaster.send import Parcel, Sender, check_publisher_plan
 from broadcaster.send_stream import leases_kept_fresh
-from broadcaster.sources import gather_notices
+from broadcaster.sources import FeedProblem, gather_notices
 
 __all__ = ["Dispatcher", "Job", "Report", "Row", "Selection"]
 
@@ -94,25 +94,45 @@ class Dispatcher:
             (c for c in self.channels if isinstance(c, Channel)), self.config.lifecycle
         )
 
+    async def notices(self) -> tuple[Notices, list[FeedProblem]]:
+        """The config's notices and the feeds' articles, with the feeds that failed."""
+        return await gather_notices(self.config, self.http, self.ledger)
+
     async def run(
-        self, now: datetime, selection: Selection = Selection(), *, dry_run: bool = False
+        self,
+        now: datetime,
+        selection: Selection = Selection(),
+        *,
+        dry_run: bool = False,
+        gathered: tuple[Notices, list[FeedProblem]] | None = None,
     ) -> Report:
-        """One pass at ``now``; with ``dry_run`` nothing is claimed, sent or written (``plan``)."""
+        """One pass at ``now``; with ``dry_run`` nothing is claimed, sent or written (``plan``).
+
+        ``gathered``: what :meth:`notices` returned moments ago, for a command that looked at
+        the notices first (``validate`` proves its templates against them): the feeds are then
+        read once, not twice."""
         if dry_run:
-            return await self._pass(now, selection, dry_run=True)
+            return await self._pass(now, selection, dry_run=True, gathered=gathered)
         started = datetime.now(UTC)
         try:
-            report = await self._pass(now, selection, dry_run=False)
+            report = await self._pass(now, selection, dry_run=False, gathered=gathered)
         except Exception as exc:
             passes.record(self.ledger, started, "error", type(exc).__name__)
             raise
         passes.record(self.ledger, started, "failed" if report.failed else "ok")
         return report
 
-    async def _pass(self, now: datetime, selection: Selection, *, dry_run: bool) -> Report:
+    async def _pass(
+        self,
+        now: datetime,
+        selection: Selection,
+        *,
+        dry_run: bool,
+        gathered: tuple[Notices, list[FeedProblem]] | None,
+    ) -> Report:
         if not dry_run:
             self.ledger.reap()
-        notices, problems = await gather_notices(self.config, self.http, self.ledger)
+        notices, problems = gathered or await self.notices()
         told = lifecycle.announced(self.ledger.values(lifecycle.LATEST), self.ledger)
         current, removed = lifecycle.reconcile(notices.items, told, now, self.config.site.tz)
         report = Report(now, feed_problems=problems, duplicates=notices.duplicates)

@@ -18,6 +18,7 @@ Y.", "Continue reading", ``[…]``); it is dropped, and a summary cut short ends
 from __future__ import annotations
 
 import re
+import sys
 import warnings
 from typing import TYPE_CHECKING
 
@@ -69,6 +70,7 @@ def html_to_text(html: str) -> str:
     """What a browser shows for ``html``, as text (the rules of ``innerText``, simplified)."""
     if "<" not in html and "&" not in html:  # no tag, no entity: only white space to fold
         return _assemble([_SPACE.sub(" ", html)])
+    _load_bs4()
     from bs4.element import Tag
 
     pieces: list[str | int] = []  # text, or the number of line breaks a block needs
@@ -84,6 +86,31 @@ def html_to_text(html: str) -> str:
         stack.append((node, True))
         stack.extend((child, False) for child in reversed(node.contents))
     return _assemble(pieces)
+
+
+#: what ``import bs4`` loads for what broadcaster never asks of it: CSS selectors (soupsieve
+#: compiles its grammar as it is imported: 40 ms) and guessing the encoding of bytes (the
+#: text here is always ``str``)
+BS4_EXTRAS = ("soupsieve", "charset_normalizer")
+
+
+def _load_bs4() -> None:
+    """Import bs4 without :data:`BS4_EXTRAS`, each marked missing while it is imported (bs4
+    then leaves that feature out, as when the package is not installed); afterwards anything
+    else in the process may import them as usual."""
+    if "bs4" in sys.modules:
+        return
+    missing = [name for name in BS4_EXTRAS if name not in sys.modules]
+    for name in missing:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "soupsieve is not installed": on purpose
+            import bs4  # noqa: F401
+    finally:
+        for name in missing:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
 
 
 def _parse(html: str) -> BeautifulSoup:

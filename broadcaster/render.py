@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -73,6 +73,10 @@ class Renderer:
         self.template_dir = template_dir  # the admin's overrides, if any
         self.default = site.all_languages[0]
         self._envs: dict[str, jinja2.Environment] = {}
+        #: each message's template, once found: a renderer lives for one pass (or one
+        #: ``validate``), in which a message is looked up again and again -- by the proof,
+        #: the fallback check, the pass -- and each look-up tried up to eight names on disk
+        self._found: dict[tuple[str, str, str, str, str | None], jinja2.Template] = {}
 
     @property
     def env(self) -> jinja2.Environment:
@@ -160,6 +164,14 @@ class Renderer:
     ) -> jinja2.Template:
         """The most specific template for this message, in its language's folder first,
         loaded by that language's environment (the one that renders it)."""
+        key = (kind, base_occasion(occasion), channel, part, language)
+        if key not in self._found:
+            self._found[key] = self._select(*key)
+        return self._found[key]
+
+    def _select(
+        self, kind: str, occasion: str, channel: str, part: str, language: str | None
+    ) -> jinja2.Template:
         ext = PART_EXTENSIONS[part]
         candidates = [
             f"{folder}/{stem}.{ext}"
@@ -223,14 +235,30 @@ def template_loader(overrides: Path | None) -> jinja2.BaseLoader:
 
 def template_sources(overrides: Path | None) -> dict[str, Path]:
     """Every template name -> the file it is read from (an override hides the built-in)."""
-    found: dict[str, Path] = {}
-    for root in (BUILTIN_TEMPLATES, overrides):
-        if root is None or not root.is_dir():
-            continue
-        for file in sorted(root.rglob("*")):
-            if file.is_file() and file.name.endswith(TEMPLATE_SUFFIXES):
-                found[file.relative_to(root).as_posix()] = file
-    return dict(sorted(found.items()))
+    return dict(
+        sorted({**_builtin_sources(BUILTIN_TEMPLATES), **override_sources(overrides)}.items())
+    )
+
+
+def override_sources(overrides: Path | None) -> dict[str, Path]:
+    """The admin's own templates: name -> file."""
+    return {} if overrides is None else _templates_in(overrides)
+
+
+@cache
+def _builtin_sources(folder: Path) -> dict[str, Path]:
+    """The built-in templates, listed once per process: they ship with the code."""
+    return _templates_in(folder)
+
+
+def _templates_in(root: Path) -> dict[str, Path]:
+    if not root.is_dir():
+        return {}
+    return {
+        file.relative_to(root).as_posix(): file
+        for file in sorted(root.rglob("*"))
+        if file.is_file() and file.name.endswith(TEMPLATE_SUFFIXES)
+    }
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-import httpx
-
 from broadcaster.config import Loaded, Secrets
 from broadcaster.dispatch import Dispatcher
 from broadcaster.errors import SetupError
+from broadcaster.http_client import http_client
 from broadcaster.ledger import Ledger
 
 USER_AGENT = "broadcaster/0.1 (+https://github.com/broadcaster)"
@@ -34,9 +33,7 @@ async def dispatcher(loaded: Loaded, secrets: Secrets | None = None) -> AsyncIte
     secrets = secrets or Secrets()
     ledger = open_ledger(loaded, secrets)
     try:
-        async with httpx.AsyncClient(
-            timeout=httpx.Timeout(20.0), headers={"User-Agent": USER_AGENT}
-        ) as http:
+        async with http_client(USER_AGENT) as http:
             yield Dispatcher(loaded, secrets, ledger, http)
     finally:
         ledger.close()

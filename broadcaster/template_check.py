@@ -5,7 +5,8 @@ would otherwise surface on the morning the reminder is due, after the banner wen
 module finds every such mistake at once, each as ``file:line: what`` with the file as the admin
 knows it (their own file's path, or ``broadcaster built-in <name>``):
 
-* every template compiles (a Jinja syntax error);
+* every template of the admin's own compiles (a Jinja syntax error); the built-in ones are
+  proven by broadcaster's own tests (tests/test_template_check.py), once, not at every run;
 * every notice renders for every configured channel on every occasion ``lifecycle:`` can send
   it there (an undefined variable, a template that is missing), without sending or storing
   anything; a config without closures or articles is proven with a sample of each kind, so
@@ -45,6 +46,7 @@ from broadcaster.render import (
     Renderer,
     TemplateFault,
     TemplateMissing,
+    override_sources,
     shown_name,
     template_fault,
     template_sources,
@@ -70,13 +72,20 @@ def template_errors(config: Config) -> list[ConfigProblem]:
 
 
 def template_findings(
-    config: Config, gathered: Sequence[Notice] | None = None, *, warnings: bool = True
+    config: Config,
+    gathered: Sequence[Notice] | None = None,
+    *,
+    warnings: bool = True,
+    renderer: Renderer | None = None,
 ) -> list[Finding]:
     """Every problem with the templates, errors first: compiling, rendering every notice
     (``gathered`` from the config and its feeds, else the config's own), and (``warnings``)
-    messages told in English for want of a translation and override files nothing reads."""
+    messages told in English for want of a translation and override files nothing reads.
+
+    ``renderer``: the one that renders the messages afterwards (``validate``'s dry run), so
+    each template is read and loaded once in the process, not once per renderer."""
     overrides = config.templates
-    renderer = Renderer(config.site, overrides)
+    renderer = renderer or Renderer(config.site, overrides)
     notices = _notices(config, gathered)
     faults = {_key(fault): fault for fault in _compile_faults(renderer)}
     for fault in _render_faults(config, renderer, notices, compiled=not faults):
@@ -104,9 +113,13 @@ def occasions(channel: type[Channel], kind: str, rules: Lifecycle) -> list[str]:
 
 
 def _compile_faults(renderer: Renderer) -> list[TemplateFault]:
-    """A syntax error in any template in use (an override hides the built-in of its name)."""
+    """A syntax error in any of the admin's templates, whether or not a message reads it.
+
+    The built-in templates ship with the code, each compiled by the tests: compiling all 200
+    of them again at every run cost a tenth of a second for nothing. (The ones a message
+    uses are compiled anyway, by rendering it.)"""
     faults = []
-    for name, file in template_sources(renderer.template_dir).items():
+    for name, file in override_sources(renderer.template_dir).items():
         try:
             renderer.env.get_template(name)
         except jinja2.TemplateSyntaxError as exc:
@@ -237,13 +250,15 @@ def _unused_overrides(renderer: Renderer, overrides: Path | None) -> list[Findin
     if not files:  # nothing to check: no template read, no channel loaded to know the names
         return []
     lookups = set(_lookup_names(renderer.site.all_languages))
+    names = {file: file.relative_to(overrides).as_posix() for file in files}
+    if all(name in lookups for name in names.values()):
+        return []  # each is a message's own: no need to read what every template imports
     read = lookups | _referenced(renderer)
-    found = []
-    for file in files:
-        name = file.relative_to(overrides).as_posix()
-        if name not in read:
-            found.append(_warning(file, _never_read(name, lookups)))
-    return found
+    return [
+        _warning(file, _never_read(name, lookups))
+        for file, name in names.items()
+        if name not in read
+    ]
 
 
 def _lookup_names(languages: Sequence[str]) -> Iterator[str]:

@@ -49,6 +49,7 @@ from broadcaster.config import Config, Loaded, Secrets
 from broadcaster.console import operator_problem
 from broadcaster.dispatch import Dispatcher, Selection
 from broadcaster.errors import ConfigError
+from broadcaster.http_client import http_client
 from broadcaster.ledger import Ledger
 from broadcaster.report import Report
 from broadcaster.runtime import USER_AGENT, open_ledger
@@ -336,9 +337,7 @@ async def run_worker(
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
     ledger = open_ledger(loaded, secrets)
     try:
-        async with httpx.AsyncClient(
-            timeout=httpx.Timeout(20.0), headers={"User-Agent": USER_AGENT}
-        ) as http:
+        async with http_client(USER_AGENT) as http:
             worker = Worker(loaded, secrets, ledger, http, clock=clock)
             server = _web_server(loaded, secrets, ledger) if serve else None
             loop = asyncio.get_running_loop()

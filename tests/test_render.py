@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import pytest
@@ -219,3 +220,23 @@ def test_an_error_outside_any_template_is_not_a_template_fault(tmp_path: Path) -
     with pytest.raises(KeyError) as caught:
         SITE.model_dump()["no such key"]
     assert template_fault(caught.value, tmp_path) is None
+
+
+def test_a_message_template_is_found_on_disk_once_per_renderer(
+    renderer: Renderer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass looks each message up again and again (the proof, the pass itself): the names
+    tried on disk are tried once; a correction's versions share the occasion's template."""
+    tried: list[str] = []
+    get_source = jinja2.FileSystemLoader.get_source
+
+    def counting(self: jinja2.FileSystemLoader, env: jinja2.Environment, name: str) -> Any:
+        tried.append(name)
+        return get_source(self, env, name)
+
+    monkeypatch.setattr(jinja2.FileSystemLoader, "get_source", counting)
+    first = renderer.template("closure", "update@3f2a", "telegram", "text", "zh")
+    assert tried  # zh/telegram/closure-update.txt, ... until one exists
+    looked = len(tried)
+    assert renderer.template("closure", "update@9c1d", "telegram", "text", "zh") is first
+    assert len(tried) == looked

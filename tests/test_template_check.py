@@ -3,16 +3,20 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from broadcaster import config as config_module
+from broadcaster import render
 from broadcaster.channels import TYPES
 from broadcaster.channels.mastodon import MastodonChannel
 from broadcaster.channels.telegram import TelegramChannel
 from broadcaster.config import Config, Lifecycle
+from broadcaster.config_sections import Site
 from broadcaster.errors import ConfigError
+from broadcaster.render import Renderer, template_sources
 from broadcaster.template_check import occasions, template_errors, template_findings
 from tests.languages import with_site_languages
 
@@ -73,6 +77,29 @@ def test_the_built_in_templates_pass_on_every_channel_and_occasion(project: Path
         project, "lifecycle:\n  reopen: [webhook, apprise, telegram]\n", every_channel=True
     )
     assert template_findings(config) == []
+
+
+@pytest.mark.parametrize("name", sorted(template_sources(None)))
+def test_every_built_in_template_compiles(name: str) -> None:
+    """What a run proves of the admin's templates, proven here once for the built-in ones
+    (a run compiles only those its messages read), serve's pages and the languages' too."""
+    renderer = Renderer(Site(name="Glow", url="https://glow.example"), None)
+    assert renderer.env.get_template(name).name == name
+
+
+def test_a_built_in_template_with_a_syntax_error_is_still_found_by_the_message_that_reads_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Not compiled up front (see above), a broken built-in is still an error before a run."""
+    builtin = tmp_path / "builtin"
+    shutil.copytree(render.BUILTIN_TEMPLATES, builtin)
+    (builtin / "email/closure.txt").write_text("Closed for {{ reason ) }}.\n", encoding="utf-8")
+    monkeypatch.setattr(render, "BUILTIN_TEMPLATES", builtin)
+    (error,) = shown(loaded_config(project))
+    assert error == (
+        "broadcaster built-in email/closure.txt:1: syntax error: unexpected ')' "
+        "(rendering closure-2024-03-26 announce for email)"
+    )
 
 
 def test_a_syntax_error_names_the_override_file_and_line(project: Path) -> None:

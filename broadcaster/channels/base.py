@@ -9,13 +9,12 @@ with a pure ``build``, and ``send``s it, returning a receipt or raising one of
 from __future__ import annotations
 
 import html
+import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal, Protocol
-
-import regex
 
 from broadcaster.errors import DeliveryError
 
@@ -25,7 +24,7 @@ Receipt = dict[str, Any]
 #: "x-weighted": X's count (twitter-text v3): NFC, most scripts 1 per code point, others
 #: (CJK...) 2, an emoji sequence 2, a URL 23 -- see :mod:`broadcaster.counting.x`
 Unit = Literal["chars", "graphemes", "utf16", "bytes", "x-weighted"]
-_TAG = regex.compile(r"<[^>]*>")
+_TAG = re.compile(r"<[^>]*>")
 #: for ``repeat_unknown_within``: the platform makes a repeat harmless however late it comes
 ALWAYS = timedelta(days=36500)
 
@@ -82,6 +81,8 @@ class Limits:
 
             text = mastodon.countable(text, self.url_length)
         if self.unit == "graphemes":
+            import regex  # grapheme clusters (``\X``); imported by the first message measured
+
             return len(regex.findall(r"\X", text))
         if self.unit == "utf16":
             return len(text.encode("utf-16-le")) // 2

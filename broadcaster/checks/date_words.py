@@ -31,8 +31,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
-import regex
-
 from broadcaster.i18n import locale_of
 
 if TYPE_CHECKING:
@@ -85,6 +83,8 @@ def key(word: str) -> str:
 
 def alternation(words: Iterable[str]) -> str:
     """A regex alternative of ``words``, the longest first (``Tuesday`` before ``Tue``)."""
+    import regex  # imported by the first text with a date in it
+
     return "|".join(regex.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))
 
 
@@ -141,6 +141,7 @@ def _names(kind: Literal["days", "months"], locales: tuple[Locale, ...], *widths
 
 def _with_cut_names(names: Names, locales: tuple[Locale, ...]) -> Names:
     """Add each wide weekday name cut after its abbreviation (``Tues``, ``Thurs``)."""
+    import regex  # imported by the first text with a date in it
     from babel.dates import get_day_names
 
     found = _merged(names, {})
@@ -193,12 +194,16 @@ def _number_suffix(months: Mapping[int, str]) -> str:
 
 def _suffix_after(field: str, pattern: str) -> str:
     """The literal text right after ``field`` in a CLDR pattern: ``日`` in ``M月d日``."""
+    import regex  # imported by the first text with a date in it
+
     found = regex.search(rf"{field}+([^A-Za-z']*)", pattern)
     return found[1].strip() if found else ""
 
 
 def _numeric_orders(locale: Locale) -> dict[str, bool]:
     """Separator -> day first, from the locale's numeric dates (short, ``Md``, ``yMd``)."""
+    import regex  # imported by the first text with a date in it
+
     patterns = [str(locale.date_formats["short"].pattern)]
     skeletons = locale.datetime_skeletons
     patterns += [str(skeletons[s].pattern) for s in ("Md", "yMd") if s in skeletons]

@@ -27,15 +27,18 @@ from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-import regex
-
 from broadcaster.checks.date_words import DateWords, alternation, date_words, key
 from broadcaster.checks.finding import Finding, day_entries, finding, format_day
 from broadcaster.config_fields import each_text
 from broadcaster.i18n import known_language
 
 if TYPE_CHECKING:
+    import regex
+
     from broadcaster.config_model import Loaded
+
+    #: a language's words, and the shapes of date and weekday they are read in
+    Reader = tuple[DateWords, tuple[regex.Pattern[str], ...]]
 
 # English, exactly as before CLDR's words came in
 _EN_DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
@@ -101,10 +104,6 @@ def wrong_weekdays(
     return [(written, problem) for _at, written, problem in sorted(wrong)]
 
 
-#: a language's words, and the shapes of date and weekday they are read in
-Reader = tuple[DateWords, tuple[regex.Pattern[str], ...]]
-
-
 @lru_cache(maxsize=32)
 def _readers(language: str, region: str | None) -> tuple[Reader, ...]:
     """The words and shapes a text in ``language`` is read with: its own, then English's."""
@@ -115,7 +114,10 @@ def _readers(language: str, region: str | None) -> tuple[Reader, ...]:
 
 
 def _patterns(words: DateWords) -> tuple[regex.Pattern[str], ...]:
-    """The shapes ``words`` are read in (see the module's docstring)."""
+    """The shapes ``words`` are read in (see the module's docstring). (``regex``, for its
+    Unicode word boundaries, is imported by the first text with a date in it.)"""
+    import regex
+
     flags = regex.IGNORECASE | regex.VERSION0
     if words.english:
         wd, mon = _group("wd", words.weekdays), _group("mon", words.months)
@@ -141,6 +143,8 @@ def _patterns(words: DateWords) -> tuple[regex.Pattern[str], ...]:
 def _weekday(words: DateWords, numbered: bool) -> tuple[str, str]:
     """A weekday standing free, and what may follow a date: a weekday in brackets (narrow
     forms too) or after a comma; where months are numbers, also straight after (``日周二``)."""
+    import regex
+
     noun = f"(?:\\w*?{regex.escape(words.weekday_noun)})?" if words.weekday_noun else ""
     end = "" if numbered else r"\.?(?!\w)"
     free = f"{_group('wd', words.weekdays)}{noun}{end}"
@@ -151,6 +155,8 @@ def _weekday(words: DateWords, numbered: bool) -> tuple[str, str]:
 
 def _numeric(words: DateWords, tail: str) -> list[str]:
     """``26/3`` then a weekday, in CLDR's order for each separator of the site's locale."""
+    import regex
+
     shapes = []
     for separator, day_first in words.day_first.items():
         day, mon = r"(?P<day>\d\d?)", r"(?P<mon>\d\d?)"
