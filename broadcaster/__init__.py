@@ -6,14 +6,4 @@ The data flow, one module per stage::
                                                      \\-> dispatch (one pass) <- cli / worker
 """
 
-import sys
-
 __version__ = "0.1.0"
-
-# ``import httpx`` also imports httpx's own command-line client whenever what that needs is
-# installed -- click, pygments, rich's progress bars, here because typer and rich are -- which
-# is 30 ms of every run that posts anything. broadcaster never runs that client: marked
-# missing, httpx falls back to its stub (``httpx.main`` then asks for ``pip install
-# 'httpx[cli]'``), in this process only; the ``httpx`` command itself is unaffected.
-if "httpx" not in sys.modules:
-    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]

@@ -382,8 +382,16 @@ def main() -> None:
     nothing worth the search: 0.15 s of a one-second ``validate``. Frozen at exit, they are left
     to the operating system. Exit functions run before that collection, and after the command's
     own cleanup (files written, the ledger committed and closed); an object outside a cycle is
-    still freed and finalized as usual."""
+    still freed and finalized as usual.
+
+    ``import httpx`` also imports httpx's own command-line client whenever what that needs is
+    installed -- click, pygments, rich's progress bars, here because typer and rich are: 30 ms
+    of every run that posts anything. This command never runs that client: marked missing,
+    httpx falls back to its stub, in this process only (a program that imports broadcaster
+    as a library keeps its httpx whole, and the ``httpx`` command is unaffected)."""
     atexit.register(gc.freeze)
+    if "httpx" not in sys.modules:
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     args = sys.argv[1:]
     if "--debug" in args:
         args = ["--debug", *(a for a in args if a != "--debug")]

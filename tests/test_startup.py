@@ -161,13 +161,26 @@ def test_a_config_without_feeds_or_email_loads_neither_for_validate_nor_for_a_ru
 
 
 def test_httpx_is_whole_without_its_command_line_client() -> None:
-    """broadcaster leaves out httpx's own CLI (see broadcaster/__init__.py): the client works."""
+    """The ``broadcast`` command leaves out httpx's own CLI (cli.main): the client works."""
     code = (
-        "import broadcaster, httpx\n"
+        "import sys\n"
+        "sys.argv = ['broadcast', '--help']\n"
+        "from broadcaster.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "import httpx\n"
         "transport = httpx.MockTransport(lambda request: httpx.Response(200, text='ok'))\n"
         "assert httpx.Client(transport=transport).get('https://example.org').text == 'ok'"
     )
     assert heavy_among(imported_by(code), ("click", "pygments")) == []
+
+
+def test_a_program_importing_broadcaster_keeps_httpx_whole() -> None:
+    """Only the command leaves httpx's CLI out: broadcaster used as a library changes nothing."""
+    code = "import broadcaster.cli, httpx\nimport httpx._main"
+    assert "httpx._main" in imported_by(code)
 
 
 def test_bs4_is_loaded_without_its_extras_which_stay_importable() -> None:
