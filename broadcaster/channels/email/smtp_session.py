@@ -23,6 +23,14 @@ MAX_REPLY = 65536
 DOT_LINE = re.compile(rb"^\.", re.MULTILINE)
 
 
+def dot_stuffed(data: bytes) -> bytes:
+    """``data`` with a dot doubled at the start of each line (RFC 5321 4.5.2). Most messages
+    have none: looking is a tenth of what the substitution costs on every message."""
+    if data.startswith(b".") or b"\n." in data:
+        return DOT_LINE.sub(b"..", data)
+    return data
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     code: int
@@ -137,7 +145,7 @@ class Session:
         return None
 
     def send_content(self, envelope: Envelope, following: Envelope | None) -> None:
-        data = DOT_LINE.sub(b"..", envelope.data) + b".\r\n"
+        data = dot_stuffed(envelope.data) + b".\r\n"
         if following is not None:
             data += b"".join(commands(following))
             self.presented = following
