@@ -59,6 +59,19 @@ def imported_by(code: str, cwd: Path | None = None) -> set[str]:
     return set(json.loads(done.stdout.splitlines()[-1]))
 
 
+def command(args: list[str]) -> str:
+    """Code that runs ``broadcast <args>`` as the console script does, and checks it exits 0."""
+    return (
+        "import sys\n"
+        f"sys.argv = ['broadcast', *{args!r}]\n"
+        "from broadcaster.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as stop:\n"
+        "    assert not stop.code, stop.code"
+    )
+
+
 def heavy_among(modules: set[str], packages: Sequence[str] = HEAVY) -> list[str]:
     return [p for p in packages if any(m == p or m.startswith(p + ".") for m in modules)]
 
@@ -94,16 +107,7 @@ def test_validating_the_example_config_loads_only_the_channels_it_configures(
         cwd=tmp_path,
     )
     assert (tmp_path / "var/broadcaster.db").is_file()
-    code = (
-        "import sys\n"
-        "sys.argv = ['broadcast', 'validate']\n"
-        "from broadcaster.cli import main\n"
-        "try:\n"
-        "    main()\n"
-        "except SystemExit as stop:\n"
-        "    assert not stop.code, stop.code"
-    )
-    loaded = imported_by(code, cwd=tmp_path)
+    loaded = imported_by(command(["validate"]), cwd=tmp_path)
     assert "broadcaster.channels.email" in loaded  # the probe did validate the config
     assert "bs4" in loaded  # and read the feed's HTML, with none of bs4's extras
     unused = ("PIL", "oauthlib", "apprise", "google", "sqlalchemy.dialects.postgresql", "psycopg")
@@ -140,37 +144,21 @@ def test_a_config_without_feeds_or_email_loads_neither_for_validate_nor_for_a_ru
     (tmp_path / "config").mkdir()
     (tmp_path / "config/broadcaster.yaml").write_text(BANNER_ONLY, encoding="utf-8")
     nothing_measured = (*NOT_WITHOUT_FEEDS, "regex")  # grapheme counting, date checks
-    for command, unused in (
+    for args, unused in (
         (["validate"], nothing_measured),
         (["run"], nothing_measured),  # the closure is over: nothing is due
         (["run", "--now", "2024-03-20T09:00"], NOT_WITHOUT_FEEDS),
     ):
-        code = (
-            "import sys\n"
-            f"sys.argv = ['broadcast', *{command!r}]\n"
-            "from broadcaster.cli import main\n"
-            "try:\n"
-            "    main()\n"
-            "except SystemExit as stop:\n"
-            "    assert not stop.code, stop.code"
-        )
-        loaded = imported_by(code, cwd=tmp_path)
+        loaded = imported_by(command(args), cwd=tmp_path)
         assert "broadcaster.dispatch" in loaded  # the probe did run the command
-        assert heavy_among(loaded, unused) == [], command
+        assert heavy_among(loaded, unused) == [], args
     assert (tmp_path / "site/notices/banner.json").is_file()  # the run did its work
 
 
 def test_httpx_is_whole_without_its_command_line_client() -> None:
     """The ``broadcast`` command leaves out httpx's own CLI (cli.main): the client works."""
-    code = (
-        "import sys\n"
-        "sys.argv = ['broadcast', '--help']\n"
-        "from broadcaster.cli import main\n"
-        "try:\n"
-        "    main()\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "import httpx\n"
+    code = command(["--help"]) + (
+        "\nimport httpx\n"
         "transport = httpx.MockTransport(lambda request: httpx.Response(200, text='ok'))\n"
         "assert httpx.Client(transport=transport).get('https://example.org').text == 'ok'"
     )
