@@ -251,11 +251,12 @@ def send(
     _refuse_broken_templates(template_errors(loaded.config))
 
     async def go(d: Dispatcher) -> Report:
-        notices, _problems = await _notices(d)
+        gathered = await d.notices()  # the feeds are read once: this check and the pass
+        notices = gathered[0]
         if notices.get(notice_id) is None:
             _no_such_notice(notice_id, [n.id for n in notices.items])
         _check_channels(d, channel)
-        return await d.run(moment, selection)
+        return await d.run(moment, selection, gathered=gathered)
 
     report = _with_dispatcher(loaded, secrets, go)
     _print_report(report, title=f"Send {notice_id} at {moment.isoformat()}")
@@ -288,7 +289,7 @@ def preview(
     _refuse_broken_templates(template_errors(loaded.config))
 
     async def go(d: Dispatcher) -> None:
-        notices, _problems = await _notices(d)
+        notices, _problems = await d.notices()
         notice = notices.get(notice_id)
         if notice is None:
             _no_such_notice(notice_id, [n.id for n in notices.items])
@@ -320,12 +321,6 @@ app.add_typer(subscribers_app, name="subscribers")
 app.command("serve")(serve_command)
 app.command()(status)
 app.command()(resolve)
-
-
-async def _notices(d: Dispatcher) -> Any:
-    from broadcaster.sources import gather_notices
-
-    return await gather_notices(d.config, d.http, d.ledger)
 
 
 def _no_such_notice(notice_id: str, known: list[str]) -> NoReturn:

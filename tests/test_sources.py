@@ -32,6 +32,7 @@ from broadcaster.dispatch import Dispatcher
 from broadcaster.ledger import Ledger
 from broadcaster.sources import read_feed
 
+from .commands import broadcast
 from .fakes.server import pause, serve
 
 SG = ZoneInfo("Asia/Singapore")
@@ -354,3 +355,22 @@ async def test_an_unreachable_feed_never_stops_the_closures(project: Path) -> No
     assert str(problem).startswith(f"feed {url}: unreachable (")
     banner = [(r.notice_id, r.status) for r in report.rows if r.channel == "banner"]
     assert banner == [("closure-2024-03-26", "sent")]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["validate"],  # its template proof and its dry run
+        ["send", "closure-2024-03-26"],  # finding the notice, then the pass
+        ["preview", "closure-2024-03-26"],
+    ],
+)
+def test_a_command_that_looks_at_the_notices_before_its_pass_reads_each_feed_once(
+    project: Path, site: FeedSite, feed_url: str, command: list[str]
+) -> None:
+    (project / "config/broadcaster.yaml").write_text(
+        CONFIG.replace("{feed}", feed_url), encoding="utf-8"
+    )
+    code, output = broadcast(*command, "--now", NOW.isoformat())
+    assert code == 0, output
+    assert site.responses == [200]
