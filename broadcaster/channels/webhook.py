@@ -50,6 +50,7 @@ from broadcaster.channels.base import ALWAYS, Channel, Outgoing, Receipt, Skippe
 from broadcaster.channels.http_api import INCOMPLETE, NOT_SENT
 from broadcaster.config import Site
 from broadcaster.errors import NoReply, PermanentError, RetryableError
+from broadcaster.http_client import Client
 from broadcaster.notices.base import about_days
 
 if TYPE_CHECKING:
@@ -181,14 +182,14 @@ class WebhookChannel(Channel):
 
     def _client(self, url: str) -> httpx.AsyncClient:
         """The HTTP client for ``url``'s host: ``http``, or one of ``clients - 1`` more like
-        it, so that each connection pool serves a few hosts."""
+        it, so that each connection pool serves a few hosts. Like the shared client, each
+        makes its pool (and reads the CA bundle) at its first request: one no host uses
+        costs nothing."""
         shard = zlib.crc32(urlsplit(url).netloc.encode()) % self._shards
         if shard == 0:
             return self.http
         while len(self._clients) < self._shards - 1:
-            self._clients.append(
-                httpx.AsyncClient(timeout=self.http.timeout, headers=self.http.headers)
-            )
+            self._clients.append(Client(timeout=self.http.timeout, headers=self.http.headers))
         return self._clients[shard - 1]
 
     def build(self, outgoing: Outgoing) -> WebhookRequest:
